@@ -1,0 +1,48 @@
+// ClientOptions and TlsOptions: every knob of nmqtt::Client with its default written down.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "nmqtt/session/session.hpp"
+#include "nmqtt/types.hpp"
+
+namespace nmqtt {
+
+/// TLS settings used when connect() is called with secure = true.
+struct TlsOptions {
+    /// Verify the server certificate chain and host name (default). The system trust store is used unless
+    /// ca_file / ca_path are given.
+    bool verify_peer = true;
+    std::string ca_file;     ///< PEM bundle of trusted CAs ("" = system default paths)
+    std::string ca_path;     ///< directory of hashed CA certificates ("" = none)
+    std::string cert_file;   ///< client certificate (PEM) for mutual TLS ("" = none)
+    std::string key_file;    ///< client private key (PEM) for mutual TLS ("" = none)
+    std::string server_name; ///< SNI and name to verify ("" = the host passed to connect())
+};
+
+/// Every option of a Client. The NodeMCU constructor arguments come first; the rest are nmqtt extensions.
+struct ClientOptions {
+    // --- mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]) ---
+    std::string client_id;
+    std::uint16_t keepalive_seconds = 60;     ///< 0 disables keepalive (NodeMCU turns 0 into 60; we do not)
+    std::optional<std::string> username;
+    std::optional<std::string> password;
+    bool clean_session = true;                ///< NodeMCU documented default
+    std::size_t max_message_length = 1024;    ///< NodeMCU default: whole incoming packet size limit
+
+    // --- extensions ---
+    std::chrono::milliseconds connect_write_timeout{5000};  ///< NodeMCU: 5 s to write CONNECT (-1)
+    std::chrono::milliseconds connack_timeout{5000};        ///< NodeMCU: then 5 s for the CONNACK (-2)
+    std::chrono::milliseconds ping_timeout{0};              ///< 0: one keepalive interval
+    std::uint16_t max_inflight = 1024;        ///< outgoing QoS 1/2 messages awaiting acks
+    std::size_t max_queued_messages = 65'536; ///< requests queued behind the window or the CONNACK
+    std::size_t max_buffered_bytes = 16u << 20;  ///< unsent bytes + queued requests; publish fails beyond it
+    session::CleanResendPolicy clean_resend = session::CleanResendPolicy::republish;
+    TlsOptions tls;
+};
+
+}  // namespace nmqtt

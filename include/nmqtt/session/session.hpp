@@ -1,0 +1,185 @@
+// Session: the sans-I/O MQTT 3.1.1 client state machine. Bytes, time and requests in; bytes, events and the
+// next deadline out. It never touches a socket, never reads a clock, never starts a thread, never throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "nmqtt/protocol/packets.hpp"
+#include "nmqtt/result.hpp"
+#include "nmqtt/types.hpp"
+
+namespace nmqtt::session {
+
+/// What happens to unacknowledged QoS 1/2 publishes when a connection is made with clean session = 1.
+/// [MQTT-3.1.2-6] forbids carrying the old session's state (ids, DUP resends) into the new session.
+enum class CleanResendPolicy : std::uint8_t {
+    republish,  ///< publish them again as new messages (new ids, DUP=0); QoS 2 past PUBREC count as done
+    fail,       ///< complete them with Errc::session_lost
+};
+
+/// An owned will message (the CONNECT's will is built from it).
+struct WillMessage {
+    std::string topic;
+    std::string message;
+    QoS qos = QoS::at_most_once;
+    bool retain = false;
+};
+
+/// Everything a Session is configured with; every default written down.
+struct SessionOptions {
+    std::string client_id;
+    std::uint16_t keepalive_seconds = 60;     ///< 0 disables keepalive (section 3.1.2.10)
+    bool clean_session = true;                ///< NodeMCU documented default
+    std::optional<std::string> username;
+    std::optional<std::string> password;
+    std::optional<WillMessage> will;
+    std::size_t max_message_length = 1024;    ///< NodeMCU default; incoming packets above it overflow
+    std::uint16_t max_inflight = 1024;        ///< outgoing QoS 1/2 publishes awaiting their ack
+    std::size_t max_queued_messages = 65'536; ///< requests waiting behind the window or for the CONNACK
+    std::size_t max_buffered_bytes = 16u << 20;  ///< unsent output + queued requests, in bytes
+    Duration connect_write_timeout = std::chrono::seconds(5);  ///< NodeMCU: CONNECT must be written in 5 s
+    Duration connack_timeout = std::chrono::seconds(5);        ///< then 5 s for the CONNACK
+    Duration ping_timeout = std::chrono::seconds(0);  ///< 0: the keepalive interval (min 1 s)
+    CleanResendPolicy clean_resend = CleanResendPolicy::republish;
+};
+
+/// Checks options before a session is built: client id and will topic/strings, empty client id only with
+/// clean session [MQTT-3.1.3-7], password only with user name [MQTT-3.1.2-22], max_inflight >= 1.
+/// Errors: bad_utf8, bad_topic_name, empty_client_id_needs_clean_session, password_without_username,
+/// bad_qos, invalid_argument.
+[[nodiscard]] std::error_code validate(const SessionOptions& options) noexcept;
+
+/// A request to publish. Views are copied by Session::publish() before it returns.
+struct PublishRequest {
+    std::string_view topic;
+    std::string_view payload;
+    QoS qos = QoS::at_most_once;
+    bool retain = false;
+    std::uint64_t tag = 0;  ///< opaque, returned in PublishDone; 0 = no completion wanted for QoS 0
+};
+
+// ---- Events -------------------------------------------------------------------------------------------
+
+/// CONNACK accepted.
+struct Connected { bool session_present = false; };
+/// The connection attempt failed: code is NodeMCU's -4, -2, -1 or a CONNACK return code 1..5. The transport
+/// must close the connection.
+struct ConnectFailed { int code = 0; std::error_code error; };
+/// An established connection ended (error closed_by_client after a disconnect()). The transport must close.
+struct ConnectionLost { std::error_code error; };
+/// A PUBLISH was received. Views valid until the next call to handle_bytes().
+struct MessageReceived { MessageView message; };
+/// A PUBLISH larger than max_message_length: payload truncated (see StreamDecoder). Already acknowledged.
+struct MessageOverflow { MessageView message; std::uint32_t total_size = 0; };
+/// A publish finished: QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP, or failed with `error`.
+struct PublishDone { std::uint64_t tag = 0; PacketId packet_id = 0; QoS qos = QoS::at_most_once; std::error_code error; };
+/// SUBACK: one return code per filter (0..2 granted QoS, 0x80 failure). View valid until next handle_bytes().
+struct SubscribeDone { std::uint64_t tag = 0; PacketId packet_id = 0; Bytes return_codes; std::error_code error; };
+/// UNSUBACK.
+struct UnsubscribeDone { std::uint64_t tag = 0; PacketId packet_id = 0; std::error_code error; };
+/// PINGRESP received (informational).
+struct PingResponse {};
+
+using Event = std::variant<Connected, ConnectFailed, ConnectionLost, MessageReceived, MessageOverflow,
+                           PublishDone, SubscribeDone, UnsubscribeDone, PingResponse>;
+
+enum class State : std::uint8_t {
+    idle,           ///< no connection
+    connecting,     ///< CONNECT queued, waiting for the CONNACK
+    connected,      ///< CONNACK accepted
+    disconnecting,  ///< DISCONNECT queued; nothing more is sent [MQTT-3.14.4-2]
+};
+
+/// The client side of an MQTT 3.1.1 session. Session state (in-flight QoS 1/2 both ways) belongs to this
+/// object and survives connections [MQTT-4.1.0-1].
+///
+/// Driving it: call connection_opened() when the transport is up, feed received bytes to handle_bytes(),
+/// write pending_output() and report it with consume_output(), call handle_timeout() at next_deadline(),
+/// and drain poll_event() after every call. On ConnectFailed/ConnectionLost, close the transport and call
+/// connection_closed(). Thread safety: none; one thread at a time.
+class Session {
+public:
+    explicit Session(SessionOptions options);
+    ~Session();
+    Session(Session&&) noexcept;
+    Session& operator=(Session&&) noexcept;
+
+    [[nodiscard]] const SessionOptions& options() const noexcept;
+    [[nodiscard]] State state() const noexcept;
+
+    /// Changes the will before a connection is made (NodeMCU lwt()). Errors: bad_topic_name, bad_utf8,
+    /// bad_qos, already_connected (not idle).
+    [[nodiscard]] std::error_code set_will(std::optional<WillMessage> will);
+
+    /// Starts a connection: queues CONNECT as the first packet [MQTT-3.1.0-1] and arms the write and
+    /// CONNACK timers. Queued requests and resends wait for the CONNACK.
+    /// Errors: already_connected when not idle.
+    [[nodiscard]] std::error_code connection_opened(TimePoint now);
+
+    /// The transport closed (or failed). Emits ConnectFailed (connecting: code -4, error connection_closed)
+    /// or ConnectionLost (connected) unless the session already reported the end of this connection.
+    void connection_closed(std::error_code reason, TimePoint now);
+
+    /// Consumes received bytes. Stops after each packet that produced an event, so that event views stay
+    /// valid: returns how many bytes were used; drain poll_event() and call again with the rest.
+    std::size_t handle_bytes(Bytes input, TimePoint now);
+
+    /// Runs timers due at `now`: CONNECT write and CONNACK timeouts, PINGREQ, PINGRESP timeout.
+    void handle_timeout(TimePoint now);
+
+    /// The next time handle_timeout() must be called, if any.
+    [[nodiscard]] std::optional<TimePoint> next_deadline() const noexcept;
+
+    /// Publishes. QoS 0 returns packet id 0. Requests made while connecting or behind a full window are queued
+    /// in order. Copies topic and payload. Errors: not_connected (idle), bad_topic_name, bad_utf8, bad_qos,
+    /// packet_too_large, queue_full, packet_ids_exhausted.
+    /// Cost: no allocation in steady state (buffers are pooled).
+    [[nodiscard]] Result<PacketId> publish(const PublishRequest& request, TimePoint now);
+
+    /// Subscribes to one or more filters in one SUBSCRIBE. Errors: not_connected, empty_payload,
+    /// bad_topic_filter, bad_utf8, bad_qos, packet_too_large, queue_full, packet_ids_exhausted.
+    [[nodiscard]] Result<PacketId> subscribe(std::span<const protocol::SubscribeEntry> entries,
+                                             std::uint64_t tag, TimePoint now);
+
+    /// Unsubscribes from one or more filters in one UNSUBSCRIBE. Errors as subscribe().
+    [[nodiscard]] Result<PacketId> unsubscribe(std::span<const std::string_view> filters, std::uint64_t tag,
+                                               TimePoint now);
+
+    /// Ends the connection. Connected: queues DISCONNECT after the queued output, then ConnectionLost with
+    /// closed_by_client once it is written [MQTT-3.14.4-1]. Connecting: abandons the attempt silently (no
+    /// event); the caller closes the transport. Returns false when idle (nothing to close).
+    bool disconnect(TimePoint now);
+
+    /// Bytes waiting to be written, contiguous. Valid until the next non-const call.
+    [[nodiscard]] Bytes pending_output() const noexcept;
+
+    /// Reports that the first `n` bytes of pending_output() were written at `now`.
+    void consume_output(std::size_t n, TimePoint now);
+
+    /// Returns the oldest pending event, if any. Views inside are valid until the next handle_bytes().
+    [[nodiscard]] std::optional<Event> poll_event();
+
+    /// False while unsent output exceeds max_buffered_bytes: the transport should pause reading.
+    [[nodiscard]] bool wants_input() const noexcept;
+
+    /// Outgoing QoS 1/2 publishes awaiting an ack, and requests queued behind them.
+    [[nodiscard]] std::size_t inflight_count() const noexcept;
+    [[nodiscard]] std::size_t queued_count() const noexcept;
+    /// Incoming QoS 2 packet ids received and not yet released by PUBREL.
+    [[nodiscard]] std::size_t incoming_qos2_count() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nmqtt::session

@@ -1,0 +1,32 @@
+# Fails when a source of the pure core includes anything outside the standard library and nmqtt's own
+# core headers, or reads a clock. Run as: cmake -DROOT=<source dir> -P check_core_includes.cmake
+file(GLOB_RECURSE files ${ROOT}/src/protocol/* ${ROOT}/src/session/* ${ROOT}/include/nmqtt/protocol/*
+     ${ROOT}/include/nmqtt/session/* ${ROOT}/include/nmqtt/types.hpp ${ROOT}/include/nmqtt/error.hpp
+     ${ROOT}/include/nmqtt/result.hpp)
+set(allowed_std algorithm array bit cassert chrono cstddef cstdint cstring limits memory new optional span
+    string string_view system_error type_traits utility variant vector)
+set(bad "")
+foreach(f ${files})
+  file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include")
+  foreach(line ${lines})
+    if(line MATCHES "#[ \t]*include[ \t]*<([^>]+)>")
+      list(FIND allowed_std "${CMAKE_MATCH_1}" idx)
+      if(idx EQUAL -1)
+        list(APPEND bad "${f}: <${CMAKE_MATCH_1}>")
+      endif()
+    elseif(line MATCHES "#[ \t]*include[ \t]*\"([^\"]+)\"")
+      if(NOT CMAKE_MATCH_1 MATCHES "^(nmqtt/(protocol/|session/|types|error|result)|[a-z_]+\\.hpp$)")
+        list(APPEND bad "${f}: \"${CMAKE_MATCH_1}\"")
+      endif()
+    endif()
+  endforeach()
+  file(STRINGS ${f} clocks REGEX "(_clock::now|std::thread|asio|openssl|socket\\()")
+  foreach(line ${clocks})
+    list(APPEND bad "${f}: ${line}")
+  endforeach()
+endforeach()
+if(bad)
+  list(JOIN bad "\n  " msg)
+  message(FATAL_ERROR "core include allowlist violated:\n  ${msg}")
+endif()
+message(STATUS "core include allowlist: ok")
