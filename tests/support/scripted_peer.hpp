@@ -13,21 +13,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/bytes.hpp"  // hex(), bytes_of(), cat(), to_hex(), bytes_equal()
 #include "support/process.hpp"
 
 namespace nmqtt::test {
 
+/// Bytes as the test support classes store them (same type hex() and bytes_of() return).
 using ByteVector = std::vector<std::uint8_t>;
 
 namespace peer {
-
-/// Parses hex bytes, ignoring spaces, commas and "0x" prefixes: hex("20 02 00 00") -> {0x20,2,0,0}.
-/// Throws std::invalid_argument on an odd number of digits or a non-hex character.
-[[nodiscard]] ByteVector hex(std::string_view text);
-/// Returns the bytes of `text` (no terminator): useful to build payloads.
-[[nodiscard]] ByteVector ascii(std::string_view text);
-/// Formats bytes as lowercase hex separated by spaces ("20 02 00 00"), for assertion messages.
-[[nodiscard]] std::string to_hex(const ByteVector& bytes);
 
 /// One step of a per-connection script. Build steps with the functions below.
 struct Step {
