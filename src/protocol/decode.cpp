@@ -150,7 +150,7 @@ Result<Packet> decode_suback(Reader& r, Bytes body) noexcept {
     for (const auto code : s.return_codes) {
         if (code > 2 && code != suback_failure) return Errc::bad_suback_code;
     }
-    return s;
+    return Packet{s};
 }
 
 Result<Packet> decode_unsubscribe(Reader& r, Bytes body) noexcept {

@@ -159,8 +159,10 @@ public:
     /// event); the caller closes the transport. Returns false when idle (nothing to close).
     bool disconnect(TimePoint now);
 
-    /// Bytes waiting to be written, contiguous. Valid until the next non-const call.
-    [[nodiscard]] Bytes pending_output() const noexcept;
+    /// Bytes waiting to be written, contiguous. The span stays valid and unchanged until consume_output() or
+    /// connection_opened()/connection_closed() (requests made meanwhile go to a second buffer), so a
+    /// transport can write it asynchronously. Packets queued during a write come out together next time.
+    [[nodiscard]] Bytes pending_output() noexcept;
 
     /// Reports that the first `n` bytes of pending_output() were written at `now`.
     void consume_output(std::size_t n, TimePoint now);

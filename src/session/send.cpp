@@ -1,0 +1,216 @@
+// Session: outgoing requests, the outbox behind the in-flight window, packet ids and resends.
+#include <algorithm>
+
+#include "nmqtt/protocol/encode.hpp"
+#include "nmqtt/protocol/topic.hpp"
+#include "session_impl.hpp"
+
+namespace nmqtt::session {
+namespace {
+
+// The CONNECT-to-CONNACK window and the outbox keep requests; outside a connection nothing can be sent.
+bool accepts_requests(State s) noexcept { return s == State::connecting || s == State::connected; }
+
+void set_dup(Record& r) noexcept { r.bytes[0] |= 0x08; }
+void clear_dup(Record& r) noexcept { r.bytes[0] &= static_cast<std::uint8_t>(~0x08U); }
+
+// id_offset value meaning "the packet id follows the fixed header" (SUBSCRIBE, UNSUBSCRIBE).
+constexpr std::size_t after_fixed_header = ~std::size_t{0};
+
+// Size of the fixed header of an encoded packet (first byte + 1..4 length bytes).
+std::size_t fixed_header_size(const std::vector<std::uint8_t>& bytes) noexcept {
+    std::size_t i = 1;
+    while ((bytes[i] & 0x80) != 0) ++i;
+    return i + 1;
+}
+
+void patch_id(Record& r, PacketId id) noexcept {
+    r.id = id;
+    r.bytes[r.id_offset] = static_cast<std::uint8_t>(id >> 8);
+    r.bytes[r.id_offset + 1] = static_cast<std::uint8_t>(id);
+}
+
+}  // namespace
+
+Result<PacketId> Session::publish(const PublishRequest& request, TimePoint /*now*/) {
+    auto& s = *impl_;
+    const bool qos0 = request.qos == QoS::at_most_once;
+    protocol::Publish p{request.topic, request.payload, request.qos, request.retain, false, static_cast<PacketId>(qos0 ? 0 : 1)};
+    const auto size = protocol::encoded_size(p);
+    if (!size) return size.error();
+    const std::size_t id_offset = qos0 ? 0 : *size - request.payload.size() - 2;
+    if (qos0 && s.state == State::connected && s.outbox.empty()) {  // fast path: straight to the output
+        if (s.over_budget(*size)) return Errc::queue_full;
+        s.append(p);
+        if (request.tag != 0) s.qos0_writes.push_back(PendingWrite{s.total_enqueued, request.tag});
+        return PacketId{0};
+    }
+    return s.enqueue(Record::Kind::publish, p, request.qos, request.tag, 0, id_offset);
+}
+
+Result<PacketId> Session::subscribe(std::span<const protocol::SubscribeEntry> entries, std::uint64_t tag,
+                                    TimePoint /*now*/) {
+    auto& s = *impl_;
+    if (entries.size() > 0xFFFF) return Errc::packet_too_large;
+    protocol::Subscribe p{1, entries, {}};
+    return s.enqueue(Record::Kind::subscribe, p, QoS::at_least_once, tag, static_cast<std::uint16_t>(entries.size()),
+                     after_fixed_header);
+}
+
+Result<PacketId> Session::unsubscribe(std::span<const std::string_view> filters, std::uint64_t tag,
+                                      TimePoint /*now*/) {
+    auto& s = *impl_;
+    protocol::Unsubscribe p{1, filters, {}};
+    return s.enqueue(Record::Kind::unsubscribe, p, QoS::at_least_once, tag, 0, after_fixed_header);
+}
+
+bool Session::Impl::over_budget(std::size_t extra) const noexcept {
+    const std::size_t unsent = back.size() + (front.size() - front_head);
+    return unsent + stored_bytes + extra > options.max_buffered_bytes;
+}
+
+// Stores an encoded request as a record and sends it now if the window allows. Returns its packet id (0 while
+// queued: the id is assigned when it is sent, so ids are never held by requests still waiting).
+Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packet& packet, QoS qos,
+                                        std::uint64_t tag, std::uint16_t filter_count, std::size_t id_offset) {
+    if (!accepts_requests(state)) return Errc::not_connected;
+    const auto size = protocol::encoded_size(packet);
+    if (!size) return size.error();
+    if (over_budget(*size) || outbox.size() >= options.max_queued_messages) return Errc::queue_full;
+    const std::uint32_t index = acquire_record();
+    Record& r = records[index];
+    r.bytes.clear();
+    (void)protocol::encode_append(packet, r.bytes);
+    r.kind = kind;
+    r.qos = qos;
+    r.tag = tag;
+    r.seq = next_seq++;
+    r.filter_count = filter_count;
+    r.id_offset = static_cast<std::uint32_t>(id_offset == after_fixed_header ? fixed_header_size(r.bytes) : id_offset);
+    r.id = 0;
+    r.stage = Record::Stage::queued;
+    stored_bytes += r.bytes.size();
+    outbox.push_back(index);
+    pump();
+    return records[index].id;
+}
+
+std::uint32_t Session::Impl::acquire_record() {
+    if (!free_records.empty()) {
+        const std::uint32_t index = free_records.back();
+        free_records.pop_back();
+        return index;
+    }
+    records.emplace_back();
+    return static_cast<std::uint32_t>(records.size() - 1);
+}
+
+void Session::Impl::release_record(std::uint32_t index) {
+    Record& r = records[index];
+    if (r.id != 0) inflight.erase(r.id);
+    stored_bytes -= r.bytes.size();
+    r.stage = Record::Stage::free;
+    r.id = 0;
+    free_records.push_back(index);
+}
+
+// Next free packet id after the last one, wrapping 65535 -> 1 and skipping ids in use [MQTT-2.3.1-2].
+Result<PacketId> Session::Impl::allocate_id() {
+    if (inflight.size() >= 65535) return Errc::packet_ids_exhausted;
+    do {
+        next_id = static_cast<PacketId>(next_id == 65535 ? 1 : next_id + 1);
+    } while (inflight.find(next_id) != detail::IdMap::npos);
+    return next_id;
+}
+
+// Sends the record at the head of the outbox if the window and the id space allow; false otherwise.
+bool Session::Impl::send_record(std::uint32_t index) {
+    Record& r = records[index];
+    const bool counted = r.kind == Record::Kind::publish && r.qos != QoS::at_most_once;
+    if (counted && inflight_publishes >= options.max_inflight) return false;
+    if (r.id_offset == 0) {  // QoS 0 publish: written once, never kept [MQTT-4.3.1-1]
+        back.insert(back.end(), r.bytes.begin(), r.bytes.end());
+        total_enqueued += r.bytes.size();
+        if (r.tag != 0) qos0_writes.push_back(PendingWrite{total_enqueued, r.tag});
+        release_record(index);
+        return true;
+    }
+    const auto id = allocate_id();
+    if (!id) return false;
+    patch_id(r, *id);
+    inflight.insert(*id, index);
+    r.stage = Record::Stage::awaiting_ack;
+    if (counted) ++inflight_publishes;
+    back.insert(back.end(), r.bytes.begin(), r.bytes.end());
+    total_enqueued += r.bytes.size();
+    return true;
+}
+
+void Session::Impl::pump() {
+    if (state != State::connected) return;
+    while (!outbox.empty() && send_record(outbox.front())) outbox.pop_front();
+}
+
+void Session::Impl::complete_publish(std::uint32_t index, std::error_code error) {
+    Record& r = records[index];
+    events.push_back(PublishDone{r.tag, r.id, r.qos, error});
+    if (r.stage != Record::Stage::queued && r.qos != QoS::at_most_once) --inflight_publishes;
+    release_record(index);
+}
+
+// In-flight records in the order they were first sent.
+static std::vector<std::uint32_t> inflight_in_order(const std::vector<Record>& records) {
+    std::vector<std::uint32_t> order;
+    for (std::uint32_t i = 0; i < records.size(); ++i) {
+        const auto stage = records[i].stage;
+        if (stage == Record::Stage::awaiting_ack || stage == Record::Stage::awaiting_pubcomp) order.push_back(i);
+    }
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return records[a].seq < records[b].seq; });
+    return order;
+}
+
+// After the CONNACK of a resumed session: PUBLISH again with DUP=1, or PUBREL past PUBREC, same ids and
+// original order [MQTT-4.4.0-1, 4.6.0-1, 3.3.1-1]; SUBSCRIBE/UNSUBSCRIBE awaiting an ack are sent again.
+void Session::Impl::resend_inflight() {
+    for (const auto index : inflight_in_order(records)) {
+        Record& r = records[index];
+        if (r.stage == Record::Stage::awaiting_pubcomp) {
+            append(protocol::Pubrel{r.id});
+            continue;
+        }
+        if (r.kind == Record::Kind::publish) set_dup(r);
+        back.insert(back.end(), r.bytes.begin(), r.bytes.end());
+        total_enqueued += r.bytes.size();
+    }
+}
+
+// Clean session [MQTT-3.1.2-6]: the old session's ids and resends are not carried over. The user's requests
+// are: republished as new messages (or failed, by policy); QoS 2 past PUBREC reached the broker: done.
+void Session::Impl::discard_old_session() {
+    incoming_qos2.clear();
+    const auto order = inflight_in_order(records);
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        Record& r = records[*it];
+        const bool publish = r.kind == Record::Kind::publish;
+        if (publish && (r.stage == Record::Stage::awaiting_pubcomp || options.clean_resend == CleanResendPolicy::fail)) {
+            complete_publish(*it, r.stage == Record::Stage::awaiting_pubcomp ? std::error_code{}
+                                                                              : make_error_code(Errc::session_lost));
+            continue;
+        }
+        if (publish) --inflight_publishes;
+        inflight.erase(r.id);
+        r.id = 0;
+        clear_dup(r);
+        r.stage = Record::Stage::queued;
+        outbox.push_front(*it);
+    }
+}
+
+void Session::Impl::fail_pending_writes(std::error_code error) {
+    while (!qos0_writes.empty()) {
+        events.push_back(PublishDone{qos0_writes.front().tag, 0, QoS::at_most_once, error});
+        qos0_writes.pop_front();
+    }
+}
+
+}  // namespace nmqtt::session

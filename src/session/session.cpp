@@ -1,0 +1,262 @@
+// Session: public entry points, connection lifecycle, output buffers and timers.
+#include "nmqtt/session/session.hpp"
+
+#include <algorithm>
+
+#include "nmqtt/protocol/encode.hpp"
+#include "nmqtt/protocol/topic.hpp"
+#include "session_impl.hpp"
+
+namespace nmqtt::session {
+
+using namespace std::chrono_literals;
+
+std::error_code validate_will(const WillMessage& will) noexcept {
+    if (!is_valid_qos(static_cast<unsigned>(will.qos))) return Errc::bad_qos;
+    if (auto ec = protocol::validate_topic_name(will.topic)) return ec;
+    if (will.message.size() > protocol::max_string_length) return Errc::packet_too_large;
+    return {};
+}
+
+std::error_code validate(const SessionOptions& o) noexcept {
+    if (auto ec = protocol::validate_utf8(o.client_id)) return ec;
+    if (o.client_id.empty() && !o.clean_session) return Errc::empty_client_id_needs_clean_session;
+    if (o.password && !o.username) return Errc::password_without_username;
+    if (o.username) {
+        if (auto ec = protocol::validate_utf8(*o.username)) return ec;
+    }
+    if (o.password && o.password->size() > protocol::max_string_length) return Errc::packet_too_large;
+    if (o.will) {
+        if (auto ec = validate_will(*o.will)) return ec;
+    }
+    if (o.max_inflight == 0 || o.max_queued_messages == 0) return Errc::invalid_argument;
+    return {};
+}
+
+Session::Impl::Impl(SessionOptions o)
+    : options(std::move(o)),
+      decoder(protocol::StreamDecoder::Options{options.max_message_length, 1u << 20, nullptr, nullptr}) {}
+
+Session::Session(SessionOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+const SessionOptions& Session::options() const noexcept { return impl_->options; }
+State Session::state() const noexcept { return impl_->state; }
+
+std::error_code Session::set_will(std::optional<WillMessage> will) {
+    if (impl_->state != State::idle) return Errc::already_connected;
+    if (will) {
+        if (auto ec = validate_will(*will)) return ec;
+    }
+    impl_->options.will = std::move(will);
+    return {};
+}
+
+// ---- lifecycle ------------------------------------------------------------------------------------------
+
+std::error_code Session::connection_opened(TimePoint now) {
+    auto& s = *impl_;
+    if (s.state != State::idle) return Errc::already_connected;
+    s.front.clear();
+    s.front_head = 0;
+    s.back.clear();
+    s.total_enqueued = s.total_consumed = 0;
+    s.disconnect_end.reset();
+    s.decoder.reset();
+    s.state = State::connecting;
+    s.opened_at = s.last_sent = s.last_received = now;
+    s.connect_written_at.reset();
+    s.ping_sent_at.reset();
+    if (s.options.clean_session) s.discard_old_session();
+
+    protocol::Connect c;
+    c.client_id = s.options.client_id;
+    c.keepalive = s.options.keepalive_seconds;
+    c.clean_session = s.options.clean_session;
+    if (s.options.will) {
+        const auto& w = *s.options.will;
+        c.will = protocol::Will{w.topic, w.message, w.qos, w.retain};
+    }
+    if (s.options.username) c.username = *s.options.username;
+    if (s.options.password) c.password = *s.options.password;
+    s.append(c);
+    s.connect_end = s.total_enqueued;
+    return {};
+}
+
+void Session::connection_closed(std::error_code reason, TimePoint /*now*/) {
+    auto& s = *impl_;
+    if (s.state == State::idle) return;
+    s.fail_connection(reason ? reason : make_error_code(Errc::connection_closed),
+                      static_cast<int>(ConnFail::not_a_connack_msg));
+}
+
+// Reports the end of the connection once (ConnectFailed while connecting, else ConnectionLost).
+void Session::Impl::fail_connection(std::error_code error, int code) {
+    if (state == State::idle) return;
+    if (state == State::connecting) {
+        events.push_back(ConnectFailed{code, error});
+    } else {
+        events.push_back(ConnectionLost{error});
+    }
+    end_connection();
+    fail_pending_writes(error);
+}
+
+void Session::Impl::end_connection() {
+    state = State::idle;
+    front.clear();
+    front_head = 0;
+    back.clear();
+    disconnect_end.reset();
+    ping_sent_at.reset();
+}
+
+bool Session::disconnect(TimePoint now) {
+    auto& s = *impl_;
+    switch (s.state) {
+        case State::idle: return false;
+        case State::disconnecting: return true;
+        case State::connecting:
+            s.end_connection();
+            s.fail_pending_writes(Errc::cancelled);
+            return true;
+        case State::connected: break;
+    }
+    s.append(protocol::Disconnect{});
+    s.disconnect_end = s.total_enqueued;
+    s.state = State::disconnecting;
+    s.disconnect_at = now;
+    return true;
+}
+
+// ---- input ----------------------------------------------------------------------------------------------
+
+std::size_t Session::handle_bytes(Bytes input, TimePoint now) {
+    auto& s = *impl_;
+    if (s.state == State::idle) return input.size();
+    s.last_received = now;
+    std::size_t used = 0;
+    const std::size_t events_before = s.events.size();
+    while (used < input.size() && s.state != State::idle) {
+        auto step = s.decoder.feed(input.subspan(used));
+        used += step.consumed;
+        using Kind = protocol::StreamDecoder::Kind;
+        if (step.kind == Kind::error) {
+            s.fail_connection(step.error, static_cast<int>(ConnFail::not_a_connack_msg));
+        } else if (step.kind == Kind::packet) {
+            s.on_packet(step.packet);
+        } else if (step.kind == Kind::overflow) {
+            s.on_publish(std::get<protocol::Publish>(step.packet), true, step.total_size);
+        }
+        if (s.events.size() != events_before) break;  // keep event views valid: stop after an event
+    }
+    return s.state == State::idle ? input.size() : used;
+}
+
+// ---- output ---------------------------------------------------------------------------------------------
+
+void Session::Impl::append(const protocol::Packet& packet) {
+    const std::size_t before = back.size();
+    (void)protocol::encode_append(packet, back);  // packets built here are valid by construction
+    total_enqueued += back.size() - before;
+}
+
+Bytes Session::pending_output() noexcept {
+    auto& s = *impl_;
+    if (s.front_head == s.front.size() && !s.back.empty()) {
+        s.front.swap(s.back);
+        s.back.clear();
+        s.front_head = 0;
+    }
+    return Bytes{s.front}.subspan(s.front_head);
+}
+
+void Session::consume_output(std::size_t n, TimePoint now) {
+    auto& s = *impl_;
+    if (s.state == State::idle || n == 0) return;
+    n = std::min(n, s.front.size() - s.front_head);
+    s.front_head += n;
+    s.total_consumed += n;
+    s.last_sent = now;
+    if (s.front_head == s.front.size()) {
+        s.front.clear();
+        s.front_head = 0;
+    }
+    if (!s.connect_written_at && s.total_consumed >= s.connect_end) s.connect_written_at = now;
+    while (!s.qos0_writes.empty() && s.qos0_writes.front().end <= s.total_consumed) {
+        s.events.push_back(PublishDone{s.qos0_writes.front().tag, 0, QoS::at_most_once, {}});
+        s.qos0_writes.pop_front();
+    }
+    if (s.disconnect_end && s.total_consumed >= *s.disconnect_end) {
+        s.fail_connection(Errc::closed_by_client, 0);
+    }
+}
+
+std::optional<Event> Session::poll_event() {
+    auto& s = *impl_;
+    if (s.events.empty()) return std::nullopt;
+    std::optional<Event> e{std::move(s.events.front())};
+    s.events.pop_front();
+    return e;
+}
+
+bool Session::wants_input() const noexcept {
+    const auto& s = *impl_;
+    return s.back.size() + (s.front.size() - s.front_head) <= s.options.max_buffered_bytes;
+}
+
+std::size_t Session::inflight_count() const noexcept { return impl_->inflight.size(); }
+std::size_t Session::queued_count() const noexcept { return impl_->outbox.size(); }
+std::size_t Session::incoming_qos2_count() const noexcept { return impl_->incoming_qos2.size(); }
+
+// ---- time -----------------------------------------------------------------------------------------------
+
+Duration Session::Impl::ping_timeout() const noexcept {
+    if (options.ping_timeout > Duration::zero()) return options.ping_timeout;
+    return std::max<Duration>(1s, std::chrono::seconds(options.keepalive_seconds) / 2);
+}
+
+std::optional<TimePoint> Session::next_deadline() const noexcept {
+    const auto& s = *impl_;
+    switch (s.state) {
+        case State::idle: return std::nullopt;
+        case State::connecting:
+            if (!s.connect_written_at) return s.opened_at + s.options.connect_write_timeout;
+            return *s.connect_written_at + s.options.connack_timeout;
+        case State::disconnecting: return s.disconnect_at + s.options.connect_write_timeout;
+        case State::connected: break;
+    }
+    if (s.options.keepalive_seconds == 0) return std::nullopt;
+    if (s.ping_sent_at) return *s.ping_sent_at + s.ping_timeout();
+    return std::min(s.last_sent, s.last_received) + std::chrono::seconds(s.options.keepalive_seconds);
+}
+
+void Session::handle_timeout(TimePoint now) {
+    auto& s = *impl_;
+    const auto due = next_deadline();
+    if (!due || now < *due) return;
+    switch (s.state) {
+        case State::idle: return;
+        case State::connecting:
+            if (!s.connect_written_at) {
+                s.fail_connection(Errc::connect_write_timeout, static_cast<int>(ConnFail::timeout_sending));
+            } else {
+                s.fail_connection(Errc::connack_timeout, static_cast<int>(ConnFail::timeout_receiving));
+            }
+            return;
+        case State::disconnecting: s.fail_connection(Errc::closed_by_client, 0); return;
+        case State::connected: break;
+    }
+    if (s.ping_sent_at) {
+        s.fail_connection(Errc::ping_timeout, 0);
+        return;
+    }
+    // [MQTT-3.1.2-23]: nothing sent (or nothing heard) for a keepalive interval: PINGREQ.
+    s.append(protocol::Pingreq{});
+    s.ping_sent_at = now;
+}
+
+}  // namespace nmqtt::session
