@@ -71,26 +71,22 @@ std::error_code validate_topic_filter(std::string_view filter) noexcept {
 }
 
 bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
-    if (!topic.empty() && topic.front() == '$' && !filter.empty() && (filter.front() == '+' || filter.front() == '#')) {
-        return false;
-    }
-    std::size_t f = 0;
-    std::size_t t = 0;
-    while (f < filter.size()) {
-        if (filter[f] == '#') return true;  // matches the rest, including the parent level
-        if (filter[f] == '+') {
-            while (t < topic.size() && topic[t] != '/') ++t;
-            ++f;
-        } else {
-            if (t >= topic.size() || filter[f] != topic[t]) {
-                // "a/#" also matches "a": filter has "/#" left while the topic is used up.
-                return t == topic.size() && filter.substr(f) == "/#";
-            }
-            ++f;
-            ++t;
+    const bool leading_wildcard = !filter.empty() && (filter.front() == '+' || filter.front() == '#');
+    if (leading_wildcard && !topic.empty() && topic.front() == '$') return false;  // [MQTT-4.7.2-1]
+    // Compare level by level.
+    while (true) {
+        const std::size_t fs = filter.find('/');
+        const std::size_t ts = topic.find('/');
+        const std::string_view flevel = filter.substr(0, fs);
+        if (flevel == "#") return true;  // the rest, including the parent level ("a/#" matches "a")
+        if (flevel != "+" && flevel != topic.substr(0, ts)) return false;
+        if (fs == std::string_view::npos || ts == std::string_view::npos) {
+            // Both must end together, except "x/#" which also matches "x".
+            return fs == ts || (ts == std::string_view::npos && filter.substr(fs + 1) == "#");
         }
+        filter.remove_prefix(fs + 1);
+        topic.remove_prefix(ts + 1);
     }
-    return t == topic.size();
 }
 
 }  // namespace nmqtt::protocol
