@@ -30,7 +30,22 @@ constexpr bool second_byte_ok(std::uint8_t lead, std::uint8_t second) noexcept {
 
 constexpr bool is_continuation(std::uint8_t b) noexcept { return (b & 0xC0) == 0x80; }
 
-bool has_wildcard(std::string_view s) noexcept { return s.find_first_of("+#") != std::string_view::npos; }
+// One pass over a string: is it plain ASCII without NUL, and does it hold a wildcard? (Most topics are ASCII;
+// only the others need the full UTF-8 walk.)
+struct Scan {
+    bool ascii = true;
+    bool wildcard = false;
+};
+
+Scan scan(std::string_view s) noexcept {
+    Scan r;
+    for (const char c : s) {
+        const auto b = static_cast<std::uint8_t>(c);
+        r.ascii = r.ascii && b != 0 && b < 0x80;
+        r.wildcard = r.wildcard || c == '+' || c == '#';
+    }
+    return r;
+}
 
 }  // namespace
 
@@ -53,8 +68,10 @@ std::error_code validate_utf8(std::string_view s) noexcept {
 }
 
 std::error_code validate_topic_name(std::string_view topic) noexcept {
-    if (topic.empty() || topic.size() > max_string_length || has_wildcard(topic)) return Errc::bad_topic_name;
-    return validate_utf8(topic);
+    if (topic.empty() || topic.size() > max_string_length) return Errc::bad_topic_name;
+    const Scan r = scan(topic);
+    if (r.wildcard) return Errc::bad_topic_name;
+    return r.ascii ? std::error_code{} : validate_utf8(topic);
 }
 
 std::error_code validate_topic_filter(std::string_view filter) noexcept {
