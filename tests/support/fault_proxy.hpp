@@ -65,6 +65,8 @@ private:
     void accept_loop();
     void start_link(int client_fd);
     void pump(const std::shared_ptr<Link>& link, bool to_broker);
+    bool forward(const std::shared_ptr<Link>& link, int to, const std::uint8_t* data, std::size_t size,
+                 std::atomic<std::size_t>& counter);
     void reap_finished();
     bool is_stalled(bool to_broker) const noexcept;
 

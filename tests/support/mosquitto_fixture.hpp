@@ -20,13 +20,14 @@ namespace nmqtt::test {
 enum class ServerCert { localhost, wrong_name };
 
 /// Broker configuration. Defaults: anonymous plain listener on 127.0.0.1, no persistence, no TLS.
+/// Every member has a default, so designated initializers work: MosquittoFixture b({.tls = true});
 struct MosquittoOptions {
     bool allow_anonymous = true;
     /// user/password pairs; when non-empty a password file is generated with `mosquitto_passwd -b -c`.
-    std::vector<std::pair<std::string, std::string>> users;
+    std::vector<std::pair<std::string, std::string>> users{};
     /// Content of an ACL file (mosquitto acl_file syntax, e.g. "user alice\ntopic readwrite a/#\n");
     /// empty means no ACL file.
-    std::string acl;
+    std::string acl{};
     /// Persistence on: the store lives in a directory that survives restart() / stop()+start().
     bool persistence = false;
     /// Adds a TLS listener on 127.0.0.1:tls_port() with cafile = tls_certs().ca_cert.
@@ -36,9 +37,10 @@ struct MosquittoOptions {
     bool require_client_cert = false;
     /// Adds a plain listener on [::1]:ipv6_port().
     bool ipv6 = false;
-    /// Lines appended verbatim to the configuration (global section, after the listeners), e.g.
-    /// "max_inflight_messages 1", "max_keepalive 10", "message_size_limit 100".
-    std::vector<std::string> extra_config;
+    /// Lines written verbatim into the configuration right after the plain listener line (so listener
+    /// options such as "max_connections 1" apply to the plain listener; global ones apply everywhere),
+    /// e.g. "max_inflight_messages 1", "max_keepalive 10", "message_size_limit 100".
+    std::vector<std::string> extra_config{};
     /// Start in the constructor. When false, call start() yourself.
     bool start = true;
 };

@@ -76,14 +76,14 @@ struct ExitStatus {
 /// Options for starting a child.
 struct ProcessOptions {
     /// Extra environment entries "NAME=value", added to (and overriding) the parent's environment.
-    std::vector<std::string> env;
+    std::vector<std::string> env{};
     /// Working directory of the child; empty keeps the parent's.
-    std::filesystem::path working_dir;
+    std::filesystem::path working_dir{};
     /// Bytes fed to the child's stdin (via a temporary file); nullopt means stdin is /dev/null.
-    std::optional<std::string> stdin_data;
+    std::optional<std::string> stdin_data{};
     /// Where stdout/stderr go; empty means a file in a private temp dir (read it with stdout_text()).
-    std::filesystem::path stdout_file;
-    std::filesystem::path stderr_file;
+    std::filesystem::path stdout_file{};
+    std::filesystem::path stderr_file{};
 };
 
 /// A running child process whose stdout and stderr go to files. Not copyable; movable.
@@ -123,6 +123,8 @@ public:
 private:
     void reap(bool block);
     void destroy() noexcept;
+    bool wait_for_text(const std::filesystem::path& file, std::string_view needle,
+                       std::chrono::milliseconds timeout);
 
     pid_t pid_ = -1;
     std::optional<ExitStatus> status_;

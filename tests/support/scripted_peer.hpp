@@ -130,13 +130,18 @@ public:
     void stop();
 
 private:
-    struct Connection;
+    using Deadline = std::chrono::steady_clock::time_point;
+    enum class StepOutcome { next, end, failed };
+
     void run_scripts();
     void run_silent();
-    bool run_step(int fd, std::size_t index, std::size_t step_index, const peer::Step& step);
-    bool read_exact(int fd, std::size_t index, std::size_t count, std::chrono::milliseconds timeout,
-                    ByteVector& out, std::string& why);
+    StepOutcome run_step(int fd, std::size_t index, std::size_t step_index, const peer::Step& step);
+    std::string run_expect(int fd, std::size_t index, const peer::Step& step);
+    std::string run_expect_close(int fd, std::size_t index, std::chrono::milliseconds timeout);
+    std::string read_packet(int fd, std::size_t index, Deadline deadline, int first_byte);
+    std::string read_exact(int fd, std::size_t index, std::size_t count, Deadline deadline, ByteVector& out);
     int accept_one();
+    void close_connection(int fd, bool reset);
     void fail(std::size_t index, std::size_t step_index, const std::string& why);
     void record(std::size_t index, const std::uint8_t* data, std::size_t size);
     void fill_backlog();

@@ -5,14 +5,14 @@
 
 namespace nmqtt::test {
 
-/// Paths of PEM files (keys are unencrypted). All certificates are valid from "now - 1 day" for 10 years.
+/// Paths of PEM files (P-256 keys, unencrypted). Certificates are valid from generation time for 10 years.
 struct TlsCerts {
     std::filesystem::path dir;              ///< directory holding everything below
 
     std::filesystem::path ca_cert;          ///< CA "nmqtt test CA"; signs everything except other_*
     std::filesystem::path ca_key;
 
-    std::filesystem::path server_cert;      ///< CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1
+    std::filesystem::path server_cert;      ///< by ca_cert, CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1
     std::filesystem::path server_key;
 
     std::filesystem::path wrong_name_cert;  ///< signed by ca_cert, CN=wrong.example, SAN DNS:wrong.example
