@@ -24,6 +24,17 @@ namespace nmqtt {
 /// The events of NodeMCU's client:on(event, callback).
 enum class Event : std::uint8_t { connect, connfail, suback, unsuback, puback, message, overflow, offline };
 
+/// An MQTT 3.1.1 client with the API of NodeMCU's mqtt module, on standalone Asio, TCP or TLS.
+///
+/// Callbacks run on the thread running the io_context (run()/run_for()/poll(), or the caller's own loop),
+/// never inside the call that caused them (connect(), publish(), close()... return first). A callback may
+/// call anything on the client (publish, subscribe, close, connect again, replace callbacks); it must not
+/// destroy the client. Callbacks should not throw: an exception leaves run()/poll() and the event that
+/// raised it is not reported again. The Client may be destroyed only outside its callbacks; pending
+/// operations are then abandoned without calling anything.
+///
+/// Thread safety: none. Call the client from the thread running its io_context; from another thread,
+/// asio::post() a function doing the call to context().
 class Client {
 public:
     /// NodeMCU callback shapes: function(client), function(client, reason), function(client, topic, data).
@@ -31,72 +42,107 @@ public:
     using FailCallback = std::function<void(Client&, int reason)>;
     using MessageCallback = std::function<void(Client&, const MessageView& message)>;
 
-    /// Per-operation completions (nmqtt extension). `error` is empty on success.
+    /// Per-operation completions (nmqtt extension). `error` is empty on success. `packet_id` is the id the
+    /// packet was sent with (0 for QoS 0, and for a request that failed before being sent). `granted` holds
+    /// one SUBACK return code per filter (0..2 granted QoS, 0x80 failure), valid during the call only.
+    /// Errors: for a QoS 0 publish not yet written when the connection ended, the error that ended it
+    /// (cancelled after close() during connect); session_lost for QoS 1/2 publishes dropped by a clean
+    /// session with CleanResendPolicy::fail. Other requests outlive a lost connection: they are sent again
+    /// (or, queued, sent first) on the next connect().
     using PublishCompletion = std::function<void(std::error_code error, PacketId packet_id)>;
     using SubscribeCompletion =
         std::function<void(std::error_code error, PacketId packet_id, std::span<const std::uint8_t> granted)>;
     using UnsubscribeCompletion = std::function<void(std::error_code error, PacketId packet_id)>;
 
-    /// mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]).
-    /// Throws std::system_error (invalid_argument, empty_client_id_needs_clean_session, bad_utf8,
-    /// password_without_username) for options the standard forbids.
+    /// mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]). Owns its
+    /// io_context. Throws std::system_error (bad_utf8, empty_client_id_needs_clean_session,
+    /// password_without_username, packet_too_large, invalid_argument) for options the standard forbids.
     Client(std::string client_id, std::uint16_t keepalive_seconds, std::optional<std::string> username = {},
            std::optional<std::string> password = {}, bool clean_session = true,
            std::size_t max_message_length = 1024);
     /// Full options; owns its io_context. Throws as above.
     explicit Client(ClientOptions options);
-    /// Full options on an io_context the caller owns (and runs). Throws as above.
+    /// Full options on an io_context the caller owns (and runs); it must outlive the client. Throws as above.
     Client(asio::io_context& io, ClientOptions options);
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    /// client:connect(host[, port[, secure]][, on_connect[, on_fail]]). Resolves `host` (IPv4 and IPv6,
-    /// every address tried in turn), connects, optionally TLS, sends CONNECT. Non-null callbacks replace the
-    /// "connect"/"connfail" callbacks (aliasing); null keeps the existing ones. On failure only "connfail"
-    /// runs, with -5..-1 or a CONNACK code 1..5. Throws std::system_error(already_connected) while
-    /// connected or connecting.
+    /// client:connect(host[, port[, secure]][, on_connect[, on_fail]]). Resolves `host` without blocking
+    /// (IPv4 and IPv6, every address tried in turn; numeric addresses are used as they are), connects with
+    /// TCP_NODELAY, performs the TLS handshake when `secure` (ClientOptions::tls), then sends CONNECT.
+    /// Non-null callbacks replace the "connect"/"connfail" callbacks (aliasing); null keeps the existing ones.
+    /// On failure only "connfail" runs, never "offline", with:
+    ///   -5 nothing accepted the TCP connection at any address, or the TLS handshake or certificate
+    ///      verification failed (NodeMCU has no TLS code; last_error() is then tls_handshake_failed);
+    ///   -4 the first packet was not a CONNACK, or the server closed the connection before sending one;
+    ///   -3 the name could not be resolved;  -2 no CONNACK within connack_timeout;
+    ///   -1 CONNECT not written within connect_write_timeout, counted from connect() (so a resolution, TCP
+    ///      connect or TLS handshake that hangs ends here too);  1..5 the CONNACK refusal code.
+    /// last_error() and last_error_message() tell the precise reason. Requests made while connecting are
+    /// queued and sent after the CONNACK.
+    /// Throws std::system_error: already_connected unless idle (after close(), wait for "offline");
+    /// invalid_argument when a TLS file of ClientOptions::tls cannot be loaded (what() names it).
     void connect(std::string host, std::uint16_t port = 1883, bool secure = false, Callback on_connect = {},
                  FailCallback on_fail = {});
 
-    /// client:close(): sends DISCONNECT after the queued packets, then closes TCP, so the will is not
-    /// published (NodeMCU bug 3031 fixed); "offline" runs once the connection is gone. Cancels a connect in
-    /// progress silently. Returns true when something was closed or cancelled, false otherwise.
+    /// client:close(): connected, sends DISCONNECT after the queued packets [MQTT-3.14.4-1], then closes TCP,
+    /// so the will is not published (NodeMCU bug 3031 fixed); "offline" runs once the connection is gone.
+    /// Connecting: cancels the attempt silently (no callback). Returns true when something was closed or
+    /// cancelled (or a close is already under way), false when idle.
     bool close();
 
     /// client:lwt(topic, message[, qos[, retain]]): the will for the next connect().
-    /// Throws std::system_error: bad_topic_name, bad_utf8, bad_qos, already_connected.
+    /// Throws std::system_error: bad_topic_name, bad_utf8, bad_qos, packet_too_large, already_connected.
     void lwt(std::string topic, std::string message, int qos = 0, bool retain = false);
 
-    /// client:on(event, callback). Passing an empty function unregisters.
-    void on(Event event, Callback callback);          ///< connect, suback, unsuback, puback, offline
+    /// client:on(event, callback). Passing an empty function unregisters. For connfail, message and overflow
+    /// the callback is called without the extra arguments; on_connfail()/on_message()/on_overflow() pass them.
+    void on(Event event, Callback callback);
     void on_connfail(FailCallback callback);          ///< connfail
-    void on_message(MessageCallback callback);        ///< message
-    void on_overflow(MessageCallback callback);       ///< overflow
+    void on_message(MessageCallback callback);        ///< message: views valid during the call only
+    void on_overflow(MessageCallback callback);       ///< overflow: payload truncated to max_message_length
 
-    /// client:publish(topic, payload, qos, retain[, function(client)]). A non-null `on_puback` replaces the
-    /// "puback" callback for all publishes (NodeMCU aliasing). `done` (extension) completes this publish only.
-    /// Returns false (reason in last_error()) for bad arguments, no connection, or a full queue.
+    /// client:publish(topic, payload, qos, retain[, function(client)]). Copies topic and payload. A non-null
+    /// `on_puback` replaces the "puback" callback, which runs for every publish that completes: QoS 0 once
+    /// written, QoS 1 on PUBACK, QoS 2 on PUBCOMP (NodeMCU aliasing). `done` (extension) completes this
+    /// publish only, success or failure. Queued while connecting.
+    /// Returns false, reason in last_error(): bad_qos, bad_topic_name, bad_utf8, packet_too_large,
+    /// not_connected (idle), queue_full (max_queued_messages or max_buffered_bytes reached).
     /// Allocates nothing in steady state when `done` is empty or fits std::function's small buffer.
     bool publish(std::string_view topic, std::string_view payload, int qos = 0, bool retain = false,
                  Callback on_puback = {}, PublishCompletion done = {});
 
-    /// client:subscribe(topic, qos[, function(client)]) and client:subscribe(table[, function(client)]).
+    /// client:subscribe(topic, qos[, function(client)]) and client:subscribe(table[, function(client)]): one
+    /// SUBSCRIBE for all filters. "suback" runs on the SUBACK (whatever its codes); `done` gets the codes.
+    /// Returns false, reason in last_error(): bad_qos, bad_topic_filter, bad_utf8, empty_payload (no filter),
+    /// packet_too_large, not_connected, queue_full.
     bool subscribe(std::string_view filter, int qos = 0, Callback on_suback = {}, SubscribeCompletion done = {});
     bool subscribe(std::span<const std::pair<std::string, int>> filters, Callback on_suback = {},
                    SubscribeCompletion done = {});
 
     /// client:unsubscribe(topic[, function(client)]) and client:unsubscribe(table[, function(client)]).
+    /// Returns false as subscribe() (bad_qos excepted).
     bool unsubscribe(std::string_view filter, Callback on_unsuback = {}, UnsubscribeCompletion done = {});
     bool unsubscribe(std::span<const std::string> filters, Callback on_unsuback = {},
                      UnsubscribeCompletion done = {});
 
-    /// Why the last publish/subscribe/unsubscribe returned false.
+    /// Why the last publish/subscribe/unsubscribe returned false, or why the last connection attempt failed
+    /// or the last connection ended (set before "connfail"/"offline" run): host_not_found, server_not_found,
+    /// tls_handshake_failed, not_a_connack, connack_timeout, connect_write_timeout, connection_refused,
+    /// connection_closed, ping_timeout, closed_by_client, or a protocol error of the server's packets.
+    /// Not reset by calls that succeed.
     [[nodiscard]] std::error_code last_error() const noexcept;
-    [[nodiscard]] bool is_connected() const noexcept;
-    [[nodiscard]] bool is_connecting() const noexcept;
+    /// The reason of the last connection failure or end in words, with the detail the code cannot hold: the
+    /// addresses tried, the system error, the TLS error and certificate verification result (e.g.
+    /// "TLS handshake or certificate verification failed: 127.0.0.1:8883: certificate verify failed
+    /// (hostname mismatch)"). Empty until a connection attempt failed or a connection ended.
+    [[nodiscard]] std::string last_error_message() const;
+    [[nodiscard]] bool is_connected() const noexcept;   ///< CONNACK accepted, not closing
+    [[nodiscard]] bool is_connecting() const noexcept;  ///< between connect() and the CONNACK
 
-    /// Event loop, in the caller's thread. run() returns when nothing is left to do.
+    /// Event loop, in the caller's thread (restarted first if it had stopped). run() returns when nothing is
+    /// left to do: after the connection ended, or at once when idle. Return the number of handlers run.
     std::size_t run();
     std::size_t run_for(std::chrono::milliseconds duration);
     std::size_t poll();

@@ -1,0 +1,325 @@
+// nmqtt::Client: the NodeMCU-shaped facade. Checks arguments, keeps the callbacks (with NodeMCU's aliasing)
+// and the per-operation completions, and hands everything else to the Connection.
+#include "nmqtt/client.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <variant>
+
+#include <asio/io_context.hpp>
+
+#include "connection.hpp"
+
+namespace nmqtt {
+namespace {
+
+TimePoint now() noexcept { return std::chrono::steady_clock::now(); }
+
+bool is_valid_qos(int qos) noexcept { return qos >= 0 && qos <= 2; }
+
+session::SessionOptions to_session_options(const ClientOptions& o) {
+    session::SessionOptions s;
+    s.client_id = o.client_id;
+    s.keepalive_seconds = o.keepalive_seconds;
+    s.clean_session = o.clean_session;
+    s.username = o.username;
+    s.password = o.password;
+    s.max_message_length = o.max_message_length;
+    s.max_inflight = o.max_inflight;
+    s.max_queued_messages = o.max_queued_messages;
+    s.max_buffered_bytes = o.max_buffered_bytes;
+    s.connect_write_timeout = o.connect_write_timeout;
+    s.connack_timeout = o.connack_timeout;
+    s.ping_timeout = o.ping_timeout;
+    s.clean_resend = o.clean_resend;
+    if (auto ec = session::validate(s)) throw std::system_error(ec, "nmqtt::Client options");
+    return s;
+}
+
+ClientOptions nodemcu_options(std::string client_id, std::uint16_t keepalive_seconds,
+                              std::optional<std::string> username, std::optional<std::string> password,
+                              bool clean_session, std::size_t max_message_length) {
+    ClientOptions o;
+    o.client_id = std::move(client_id);
+    o.keepalive_seconds = keepalive_seconds;
+    o.username = std::move(username);
+    o.password = std::move(password);
+    o.clean_session = clean_session;
+    o.max_message_length = max_message_length;
+    return o;
+}
+
+/// A callback that may be replaced or cleared by the very call it is running (client:on() inside the
+/// callback): the running function is moved out for the call and put back only if nobody set a new one.
+template <class F>
+class CallbackSlot {
+public:
+    void set(F callback) {
+        callback_ = std::move(callback);
+        ++version_;
+    }
+
+    template <class... Args>
+    void operator()(Args&&... args) {
+        if (!callback_) return;
+        struct Restore {
+            CallbackSlot& slot;
+            F running;
+            std::uint64_t version;
+            ~Restore() {
+                if (slot.version_ == version) slot.callback_ = std::move(running);
+            }
+        } restore{*this, std::move(callback_), version_};
+        callback_ = nullptr;
+        restore.running(std::forward<Args>(args)...);
+    }
+
+private:
+    F callback_;
+    std::uint64_t version_ = 0;
+};
+
+/// Per-operation completions, in slots indexed by the session tag (slot index + 1). Slots are reused, so
+/// steady traffic allocates nothing here once the table has grown to the largest number in flight.
+class Completions {
+public:
+    // UNSUBACK completions have the same signature as PUBLISH ones, so one alternative holds both.
+    static_assert(std::is_same_v<Client::PublishCompletion, Client::UnsubscribeCompletion>);
+    using Entry = std::variant<std::monostate, Client::PublishCompletion, Client::SubscribeCompletion>;
+    /// Tag of a request without a completion. Never 0: the session reports QoS 0 writes only for tags != 0,
+    /// and the "puback" callback needs them.
+    static constexpr std::uint64_t none = std::numeric_limits<std::uint64_t>::max();
+
+    template <class F>
+    std::uint64_t add(F&& completion) {
+        if (!completion) return none;
+        std::size_t index = slots_.size();
+        if (free_.empty()) {
+            slots_.emplace_back();
+        } else {
+            index = free_.back();
+            free_.pop_back();
+        }
+        slots_[index] = std::forward<F>(completion);
+        return index + 1;
+    }
+
+    Entry take(std::uint64_t tag) {
+        if (tag == 0 || tag > slots_.size()) return {};
+        const auto index = static_cast<std::size_t>(tag - 1);
+        Entry entry = std::move(slots_[index]);
+        slots_[index] = std::monostate{};
+        free_.push_back(index);
+        return entry;
+    }
+
+private:
+    std::vector<Entry> slots_;
+    std::vector<std::size_t> free_;
+};
+
+}  // namespace
+
+struct Client::Impl final : net::ConnectionObserver {
+    Impl(Client& self, asio::io_context* external, ClientOptions options)
+        : self_(self),
+          owned_io_(external == nullptr ? std::make_unique<asio::io_context>(1) : nullptr),
+          io_(external == nullptr ? *owned_io_ : *external),
+          connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this) {}
+
+    bool fail(std::error_code error) {
+        last_error_ = error;
+        return false;
+    }
+
+    template <class Completion>
+    void complete(std::uint64_t tag, auto&&... args) {
+        auto entry = completions_.take(tag);
+        if (auto* done = std::get_if<Completion>(&entry)) (*done)(args...);
+    }
+
+    // ---- net::ConnectionObserver: events to callbacks
+    void on_connected(const session::Connected&) override { connect_(self_); }
+    void on_connect_failed(int code) override {
+        last_error_ = connection_.last_error();
+        connfail_(self_, code);
+    }
+    void on_connection_lost() override {
+        last_error_ = connection_.last_error();
+        offline_(self_);
+    }
+    void on_message(const session::MessageReceived& e) override { message_(self_, e.message); }
+    void on_overflow(const session::MessageOverflow& e) override { overflow_(self_, e.message); }
+    void on_publish_done(const session::PublishDone& e) override {
+        complete<PublishCompletion>(e.tag, e.error, e.packet_id);
+        if (!e.error) puback_(self_);
+    }
+    void on_subscribe_done(const session::SubscribeDone& e) override {
+        complete<SubscribeCompletion>(e.tag, e.error, e.packet_id, e.return_codes);
+        if (!e.error) suback_(self_);
+    }
+    void on_unsubscribe_done(const session::UnsubscribeDone& e) override {
+        complete<UnsubscribeCompletion>(e.tag, e.error, e.packet_id);
+        if (!e.error) unsuback_(self_);
+    }
+
+    Client& self_;
+    std::unique_ptr<asio::io_context> owned_io_;
+    asio::io_context& io_;
+    CallbackSlot<Callback> connect_, suback_, unsuback_, puback_, offline_;
+    CallbackSlot<FailCallback> connfail_;
+    CallbackSlot<MessageCallback> message_, overflow_;
+    Completions completions_;
+    std::vector<protocol::SubscribeEntry> entries_;  // scratch, reused
+    std::vector<std::string_view> filters_;          // scratch, reused
+    std::error_code last_error_;
+    net::Connection connection_;  // last: destroyed first, before the io_context it uses
+};
+
+Client::Client(std::string client_id, std::uint16_t keepalive_seconds, std::optional<std::string> username,
+               std::optional<std::string> password, bool clean_session, std::size_t max_message_length)
+    : Client(nodemcu_options(std::move(client_id), keepalive_seconds, std::move(username), std::move(password),
+                             clean_session, max_message_length)) {}
+
+Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(*this, nullptr, std::move(options))) {}
+
+Client::Client(asio::io_context& io, ClientOptions options)
+    : impl_(std::make_unique<Impl>(*this, &io, std::move(options))) {}
+
+Client::~Client() = default;
+
+void Client::connect(std::string host, std::uint16_t port, bool secure, Callback on_connect, FailCallback on_fail) {
+    auto& i = *impl_;
+    if (i.connection_.session().state() != session::State::idle) {
+        throw std::system_error(make_error_code(Errc::already_connected), "nmqtt::Client::connect");
+    }
+    if (on_connect) i.connect_.set(std::move(on_connect));
+    if (on_fail) i.connfail_.set(std::move(on_fail));
+    i.connection_.connect(host, port, secure);
+}
+
+bool Client::close() { return impl_->connection_.close(); }
+
+void Client::lwt(std::string topic, std::string message, int qos, bool retain) {
+    if (!is_valid_qos(qos)) throw std::system_error(make_error_code(Errc::bad_qos), "nmqtt::Client::lwt");
+    auto ec = impl_->connection_.session().set_will(
+        session::WillMessage{std::move(topic), std::move(message), static_cast<QoS>(qos), retain});
+    if (ec) throw std::system_error(ec, "nmqtt::Client::lwt");
+}
+
+void Client::on(Event event, Callback callback) {
+    auto& i = *impl_;
+    switch (event) {
+        case Event::connect: i.connect_.set(std::move(callback)); return;
+        case Event::suback: i.suback_.set(std::move(callback)); return;
+        case Event::unsuback: i.unsuback_.set(std::move(callback)); return;
+        case Event::puback: i.puback_.set(std::move(callback)); return;
+        case Event::offline: i.offline_.set(std::move(callback)); return;
+        case Event::connfail: break;
+        case Event::message:
+        case Event::overflow: {
+            MessageCallback adapted;
+            if (callback) adapted = [f = std::move(callback)](Client& c, const MessageView&) { f(c); };
+            (event == Event::message ? i.message_ : i.overflow_).set(std::move(adapted));
+            return;
+        }
+    }
+    // function(client) registered for "connfail": called without the reason (on_connfail() gets it).
+    FailCallback adapted;
+    if (callback) adapted = [f = std::move(callback)](Client& c, int) { f(c); };
+    i.connfail_.set(std::move(adapted));
+}
+
+void Client::on_connfail(FailCallback callback) { impl_->connfail_.set(std::move(callback)); }
+void Client::on_message(MessageCallback callback) { impl_->message_.set(std::move(callback)); }
+void Client::on_overflow(MessageCallback callback) { impl_->overflow_.set(std::move(callback)); }
+
+bool Client::publish(std::string_view topic, std::string_view payload, int qos, bool retain, Callback on_puback,
+                     PublishCompletion done) {
+    auto& i = *impl_;
+    if (!is_valid_qos(qos)) return i.fail(Errc::bad_qos);
+    const std::uint64_t tag = i.completions_.add(std::move(done));
+    const auto result =
+        i.connection_.session().publish(session::PublishRequest{topic, payload, static_cast<QoS>(qos), retain, tag}, now());
+    if (!result) {
+        (void)i.completions_.take(tag);
+        return i.fail(result.error());
+    }
+    if (on_puback) i.puback_.set(std::move(on_puback));
+    i.connection_.kick();
+    return true;
+}
+
+bool Client::subscribe(std::string_view filter, int qos, Callback on_suback, SubscribeCompletion done) {
+    const std::pair<std::string, int> one{std::string(filter), qos};
+    return subscribe(std::span<const std::pair<std::string, int>>(&one, 1), std::move(on_suback), std::move(done));
+}
+
+bool Client::subscribe(std::span<const std::pair<std::string, int>> filters, Callback on_suback,
+                       SubscribeCompletion done) {
+    auto& i = *impl_;
+    i.entries_.clear();
+    for (const auto& [filter, qos] : filters) {
+        if (!is_valid_qos(qos)) return i.fail(Errc::bad_qos);
+        i.entries_.push_back(protocol::SubscribeEntry{filter, static_cast<QoS>(qos)});
+    }
+    const std::uint64_t tag = i.completions_.add(std::move(done));
+    const auto result = i.connection_.session().subscribe(i.entries_, tag, now());
+    if (!result) {
+        (void)i.completions_.take(tag);
+        return i.fail(result.error());
+    }
+    if (on_suback) i.suback_.set(std::move(on_suback));
+    i.connection_.kick();
+    return true;
+}
+
+bool Client::unsubscribe(std::string_view filter, Callback on_unsuback, UnsubscribeCompletion done) {
+    const std::string one(filter);
+    return unsubscribe(std::span<const std::string>(&one, 1), std::move(on_unsuback), std::move(done));
+}
+
+bool Client::unsubscribe(std::span<const std::string> filters, Callback on_unsuback, UnsubscribeCompletion done) {
+    auto& i = *impl_;
+    i.filters_.assign(filters.begin(), filters.end());
+    const std::uint64_t tag = i.completions_.add(std::move(done));
+    const auto result = i.connection_.session().unsubscribe(i.filters_, tag, now());
+    if (!result) {
+        (void)i.completions_.take(tag);
+        return i.fail(result.error());
+    }
+    if (on_unsuback) i.unsuback_.set(std::move(on_unsuback));
+    i.connection_.kick();
+    return true;
+}
+
+std::error_code Client::last_error() const noexcept { return impl_->last_error_; }
+std::string Client::last_error_message() const { return impl_->connection_.last_error_message(); }
+
+bool Client::is_connected() const noexcept { return impl_->connection_.session().state() == session::State::connected; }
+bool Client::is_connecting() const noexcept {
+    return impl_->connection_.session().state() == session::State::connecting;
+}
+
+std::size_t Client::run() {
+    auto& io = impl_->io_;
+    if (io.stopped()) io.restart();
+    return io.run();
+}
+
+std::size_t Client::run_for(std::chrono::milliseconds duration) {
+    auto& io = impl_->io_;
+    if (io.stopped()) io.restart();
+    return io.run_for(duration);
+}
+
+std::size_t Client::poll() {
+    auto& io = impl_->io_;
+    if (io.stopped()) io.restart();
+    return io.poll();
+}
+
+asio::io_context& Client::context() noexcept { return impl_->io_; }
+
+}  // namespace nmqtt

@@ -1,0 +1,334 @@
+// Connection: the one place where session events become Asio actions (dispatch()), plus the I/O steps that
+// feed the session: resolve, connect every address in turn, TLS handshake, read, write, timer.
+#include "connection.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+#include <variant>
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include "nmqtt/error.hpp"
+#include "transport.hpp"
+
+namespace nmqtt::net {
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+TimePoint now() noexcept { return std::chrono::steady_clock::now(); }
+
+/// The NodeMCU code of a failed connection attempt. The session reports -4, -2, -1 and CONNACK codes 1..5;
+/// failures of the transport itself (which the session sees as a closed connection) are translated here,
+/// in this one table. A TLS handshake or verification failure is -5 (SERVER_NOT_FOUND): NodeMCU has no TLS
+/// code, and "no usable broker at this address" is the nearest meaning. last_error() keeps the precise reason.
+int nodemcu_code(const session::ConnectFailed& failed) noexcept {
+    if (failed.error == Errc::host_not_found) return static_cast<int>(ConnFail::dns);
+    if (failed.error == Errc::server_not_found) return static_cast<int>(ConnFail::server_not_found);
+    if (failed.error == Errc::tls_handshake_failed) return static_cast<int>(ConnFail::server_not_found);
+    return failed.code;
+}
+
+std::string refusal_detail(int code) {
+    if (code <= 0) return {};
+    return "CONNACK " + std::to_string(code) + " (" + std::string(reason_name(code)) + ")";
+}
+
+std::string describe(const asio::ip::tcp::endpoint& endpoint) {
+    const auto address = endpoint.address().to_string();
+    const auto port = std::to_string(endpoint.port());
+    return endpoint.address().is_v6() ? "[" + address + "]:" + port : address + ":" + port;
+}
+
+void cancel_timer(asio::steady_timer& timer) noexcept {
+    try {
+        timer.cancel();
+    } catch (const std::system_error&) {  // cannot fail for a steady_timer; nothing to do if it did
+    }
+}
+
+}  // namespace
+
+Connection::Connection(asio::io_context& io, session::SessionOptions options, TlsOptions tls,
+                       ResolveFunction resolve, ConnectionObserver& observer)
+    : io_(io),
+      session_(std::move(options)),
+      tls_options_(std::move(tls)),
+      resolve_(std::move(resolve)),
+      observer_(observer),
+      alive_(std::make_shared<bool>(true)) {}
+
+Connection::~Connection() {
+    *alive_ = false;
+    teardown();
+}
+
+// ---- the event-to-action mapping ------------------------------------------------------------------------
+
+// Each session event: the transport action it calls for, then the report to the observer. Actions come
+// first so that an observer may start a new connection from its callback.
+void Connection::dispatch(session::Event& event) {
+    std::visit(Overloaded{
+                   [&](session::Connected& e) { observer_.on_connected(e); },
+                   [&](session::ConnectFailed& e) {
+                       const int code = nodemcu_code(e);
+                       if (e.error != last_error_) record_end(e.error, refusal_detail(code));  // else: recorded
+                       teardown();
+                       session_.connection_closed(e.error, now());
+                       observer_.on_connect_failed(code);
+                   },
+                   [&](session::ConnectionLost& e) {
+                       if (e.error != last_error_) record_end(e.error, {});
+                       teardown();
+                       session_.connection_closed(e.error, now());
+                       observer_.on_connection_lost();
+                   },
+                   [&](session::MessageReceived& e) { observer_.on_message(e); },
+                   [&](session::MessageOverflow& e) { observer_.on_overflow(e); },
+                   [&](session::PublishDone& e) { observer_.on_publish_done(e); },
+                   [&](session::SubscribeDone& e) { observer_.on_subscribe_done(e); },
+                   [&](session::UnsubscribeDone& e) { observer_.on_unsubscribe_done(e); },
+                   [&](session::PingResponse&) {},
+               },
+               event);
+}
+
+void Connection::drain_events() {
+    if (draining_) return;  // the outer loop picks up events queued by a callback
+    draining_ = true;
+    struct Reset {
+        bool& flag;
+        ~Reset() { flag = false; }
+    } reset{draining_};
+    while (auto event = session_.poll_event()) dispatch(*event);
+}
+
+void Connection::schedule_drain() {
+    if (draining_ || drain_posted_) return;
+    drain_posted_ = true;
+    asio::post(io_, [this, alive = alive_] {
+        if (!*alive) return;
+        drain_posted_ = false;
+        drain_events();
+        settle();
+    });
+}
+
+// ---- requests from the facade ---------------------------------------------------------------------------
+
+void Connection::connect(const std::string& host, std::uint16_t port, bool secure) {
+    if (session_.state() != session::State::idle) throw std::system_error(make_error_code(Errc::already_connected));
+    std::shared_ptr<asio::ssl::context> tls;
+    if (secure) {
+        if (!tls_context_) tls_context_ = make_tls_context(tls_options_);
+        tls = tls_context_;
+    }
+    teardown();
+    if (auto ec = session_.connection_opened(now())) throw std::system_error(ec);
+    last_error_ = {};
+    last_error_message_.clear();
+    transport_ = std::make_shared<Transport>(io_, std::move(tls), resolve_, host, port);
+    transport_->owner = this;
+    transport_->resolver.async_resolve(host, port, [self = transport_](std::error_code error,
+                                                                     Resolver::Endpoints endpoints) {
+        if (self->owner == nullptr) return;
+        self->endpoints = std::move(endpoints);
+        self->owner->on_resolved(*self, error);
+    });
+    kick();
+}
+
+bool Connection::close() {
+    const auto state = session_.state();
+    if (!session_.disconnect(now())) return false;
+    if (state == session::State::connecting) teardown();  // cancelled silently: no event, no callback
+    kick();
+    return true;
+}
+
+void Connection::kick() {
+    settle();
+    schedule_drain();
+}
+
+// Brings I/O in line with the session: write what is pending, read while it wants input, timer at its deadline.
+void Connection::settle() {
+    arm_timer();
+    start_write();
+    start_read();
+}
+
+// ---- connection attempt ---------------------------------------------------------------------------------
+
+void Connection::on_resolved(Transport& transport, std::error_code error) {
+    if (error) {
+        fail_transport(Errc::host_not_found, "'" + transport.host + "': " + error.message());
+        return;
+    }
+    connect_next(transport);
+}
+
+void Connection::connect_next(Transport& transport) {
+    if (transport.next_endpoint == transport.endpoints.size()) {
+        fail_transport(Errc::server_not_found, transport.connect_errors);
+        return;
+    }
+    const auto& endpoint = transport.endpoints[transport.next_endpoint++];
+    std::error_code ignored;
+    transport.stream.socket().close(ignored);  // a fresh socket of the endpoint's family
+    transport.stream.socket().async_connect(endpoint, [self = transport.shared_from_this()](std::error_code ec) {
+        if (self->owner != nullptr) self->owner->on_tcp_connected(*self, ec);
+    });
+}
+
+void Connection::on_tcp_connected(Transport& transport, std::error_code error) {
+    const auto& endpoint = transport.endpoints[transport.next_endpoint - 1];
+    if (error) {
+        if (!transport.connect_errors.empty()) transport.connect_errors += "; ";
+        transport.connect_errors += describe(endpoint) + ": " + error.message();
+        connect_next(transport);
+        return;
+    }
+    std::error_code ignored;
+    transport.stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+    if (!transport.stream.is_tls()) {
+        on_open(transport);
+        return;
+    }
+    std::string name = tls_options_.server_name.empty() ? transport.host : tls_options_.server_name;
+    if (name.size() >= 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+    transport.stream.set_server_name(name, tls_options_.verify_peer);
+    transport.stream.async_handshake([self = transport.shared_from_this()](std::error_code ec) {
+        if (self->owner != nullptr) self->owner->on_handshake(*self, ec);
+    });
+}
+
+void Connection::on_handshake(Transport& transport, std::error_code error) {
+    if (!error) {
+        on_open(transport);
+        return;
+    }
+    std::string detail = describe(transport.endpoints[transport.next_endpoint - 1]) + ": " + error.message();
+    if (const auto why = transport.stream.verify_failure(); !why.empty()) detail += " (" + why + ")";
+    fail_transport(Errc::tls_handshake_failed, std::move(detail));
+}
+
+void Connection::on_open(Transport& transport) {
+    transport.open = true;
+    settle();
+}
+
+// ---- steady state ---------------------------------------------------------------------------------------
+
+void Connection::start_read() {
+    Transport* t = transport_.get();
+    if (t == nullptr || !t->open || t->reading || !session_.wants_input()) return;
+    t->reading = true;
+    t->stream.async_read_some(asio::buffer(t->read_buffer),
+                              [self = t->shared_from_this()](std::error_code ec, std::size_t n) {
+                                  if (self->owner != nullptr) self->owner->on_read(*self, ec, n);
+                              });
+}
+
+void Connection::on_read(Transport& transport, std::error_code error, std::size_t n) {
+    transport.reading = false;
+    if (error) {
+        fail_transport(Errc::connection_closed, error.message());
+        return;
+    }
+    const auto at = now();
+    Bytes input{transport.read_buffer.data(), n};
+    // The session stops after each packet that made an event (its views point into `input`): drain, go on.
+    while (!input.empty() && is_current(transport)) {
+        const std::size_t used = std::min(session_.handle_bytes(input, at), input.size());
+        input = input.subspan(used);
+        drain_events();
+        if (used == 0) break;
+    }
+    if (is_current(transport)) settle();
+}
+
+// One write at a time, of everything pending: packets queued meanwhile go out together in the next one.
+void Connection::start_write() {
+    Transport* t = transport_.get();
+    if (t == nullptr || !t->open || t->writing) return;
+    const Bytes output = session_.pending_output();  // stable until consume_output()
+    if (output.empty()) return;
+    t->writing = true;
+    t->stream.async_write(asio::buffer(output.data(), output.size()),
+                          [self = t->shared_from_this()](std::error_code ec, std::size_t n) {
+                              if (self->owner != nullptr) self->owner->on_written(*self, ec, n);
+                          });
+}
+
+void Connection::on_written(Transport& transport, std::error_code error, std::size_t n) {
+    transport.writing = false;
+    if (error) {
+        fail_transport(Errc::connection_closed, error.message());
+        return;
+    }
+    session_.consume_output(n, now());
+    drain_events();
+    if (is_current(transport)) settle();
+}
+
+// The timer fires at the earliest deadline armed so far. A deadline that moved later (keepalive after
+// traffic) is not re-armed at once: the early wake-up finds nothing due and re-arms. Steady traffic thus
+// costs no timer operations.
+void Connection::arm_timer() {
+    Transport* t = transport_.get();
+    if (t == nullptr) return;
+    const auto deadline = session_.next_deadline();
+    if (!deadline || (t->armed_deadline && *t->armed_deadline <= *deadline)) return;
+    t->armed_deadline = deadline;
+    const auto sequence = ++t->timer_sequence;
+    t->timer.expires_at(*deadline);  // cancels the previous wait
+    t->timer.async_wait([self = t->shared_from_this(), sequence](std::error_code ec) {
+        if (self->owner != nullptr) self->owner->on_timer(*self, sequence, ec);
+    });
+}
+
+void Connection::on_timer(Transport& transport, std::uint64_t sequence, std::error_code error) {
+    if (error || sequence != transport.timer_sequence) return;
+    transport.armed_deadline.reset();
+    session_.handle_timeout(now());
+    drain_events();
+    if (is_current(transport)) settle();
+}
+
+// ---- endings --------------------------------------------------------------------------------------------
+
+// The transport failed (resolution, every address, TLS, read, write): the session reports it as the end of
+// the attempt or of the connection, and dispatch() acts on that report.
+void Connection::fail_transport(std::error_code error, std::string detail) {
+    record_end(error, std::move(detail));
+    teardown();
+    session_.connection_closed(error, now());
+    drain_events();
+}
+
+void Connection::record_end(std::error_code error, std::string detail) {
+    last_error_ = error;
+    last_error_message_ = error.message();
+    if (!detail.empty()) last_error_message_ += ": " + detail;
+}
+
+void Connection::teardown() noexcept {
+    if (!transport_) return;
+    const auto transport = std::move(transport_);
+    transport->owner = nullptr;
+    transport->resolver.cancel();
+    transport->stream.close();
+    cancel_timer(transport->timer);
+}
+
+bool Connection::is_current(const Transport& transport) const noexcept { return transport_.get() == &transport; }
+
+}  // namespace nmqtt::net

@@ -1,0 +1,113 @@
+// Connection: drives a session::Session over a Stream. The one place where session events become Asio
+// actions (Connection::dispatch).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include <asio/io_context.hpp>
+#include <asio/ssl/context.hpp>
+
+#include "nmqtt/options.hpp"
+#include "nmqtt/session/session.hpp"
+#include "nmqtt/types.hpp"
+
+namespace nmqtt::net {
+
+struct Transport;
+
+/// Receives what a connection reports, after the connection has done its part (closing the transport on
+/// failure). Implemented by the Client facade. Every call may re-enter the Connection (publish, close,
+/// connect); none may destroy it.
+class ConnectionObserver {
+public:
+    virtual ~ConnectionObserver() = default;
+    virtual void on_connected(const session::Connected& event) = 0;
+    /// `code`: NodeMCU -5..-1 or a CONNACK return code 1..5.
+    virtual void on_connect_failed(int code) = 0;
+    virtual void on_connection_lost() = 0;
+    virtual void on_message(const session::MessageReceived& event) = 0;
+    virtual void on_overflow(const session::MessageOverflow& event) = 0;
+    virtual void on_publish_done(const session::PublishDone& event) = 0;
+    virtual void on_subscribe_done(const session::SubscribeDone& event) = 0;
+    virtual void on_unsubscribe_done(const session::UnsubscribeDone& event) = 0;
+};
+
+/// One client connection at a time, on one io_context: name resolution (every address in turn), TCP
+/// (TCP_NODELAY), optional TLS, then the session's bytes both ways, its timer, and its events.
+/// Thread safety: none; everything runs on the io_context's thread.
+class Connection {
+public:
+    Connection(asio::io_context& io, session::SessionOptions options, TlsOptions tls, ResolveFunction resolve,
+               ConnectionObserver& observer);
+    /// Lets go of the transport: its pending operations complete later without touching this object.
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    [[nodiscard]] session::Session& session() noexcept { return session_; }
+    [[nodiscard]] asio::io_context& context() noexcept { return io_; }
+
+    /// Starts connecting to host:port (TLS when `secure`). The session starts at once (CONNECT queued, its
+    /// write timer armed), so requests made meanwhile are queued and the write timeout bounds resolution,
+    /// TCP connect and TLS handshake too. Throws std::system_error: already_connected unless idle;
+    /// invalid_argument when a TLS file cannot be loaded.
+    void connect(const std::string& host, std::uint16_t port, bool secure);
+
+    /// Connected: DISCONNECT after the queued output, then ConnectionLost. Connecting: cancels silently.
+    /// Returns false when there is nothing to close.
+    bool close();
+
+    /// To be called after each request made on session(): starts a write, re-arms the timer, and has events
+    /// drained (through the io_context, never inline).
+    void kick();
+
+    /// Why the last connection attempt failed or the last connection ended (empty while none did).
+    [[nodiscard]] std::error_code last_error() const noexcept { return last_error_; }
+    /// The same with detail: the address, the system or TLS error, the certificate verification result.
+    [[nodiscard]] const std::string& last_error_message() const noexcept { return last_error_message_; }
+
+private:
+    friend struct TransportAccess;
+
+    void dispatch(session::Event& event);
+    void drain_events();
+    void schedule_drain();
+    void settle();
+    void arm_timer();
+    void start_write();
+    void start_read();
+    void teardown() noexcept;
+    void fail_transport(std::error_code error, std::string detail);
+    void record_end(std::error_code error, std::string detail);
+    [[nodiscard]] bool is_current(const Transport& transport) const noexcept;
+
+    // Steps of a connection attempt, in order.
+    void on_resolved(Transport& transport, std::error_code error);
+    void connect_next(Transport& transport);
+    void on_tcp_connected(Transport& transport, std::error_code error);
+    void on_handshake(Transport& transport, std::error_code error);
+    void on_open(Transport& transport);
+    // Steady state.
+    void on_read(Transport& transport, std::error_code error, std::size_t n);
+    void on_written(Transport& transport, std::error_code error, std::size_t n);
+    void on_timer(Transport& transport, std::uint64_t sequence, std::error_code error);
+
+    asio::io_context& io_;
+    session::Session session_;
+    TlsOptions tls_options_;
+    std::shared_ptr<asio::ssl::context> tls_context_;  // built at the first secure connect
+    ResolveFunction resolve_;
+    ConnectionObserver& observer_;
+    std::shared_ptr<Transport> transport_;
+    std::shared_ptr<bool> alive_;  // false once destroyed: guards posted drains
+    std::error_code transport_error_;  // set while a failure of the transport itself is being reported
+    std::error_code last_error_;
+    std::string last_error_message_;
+    bool draining_ = false;
+    bool drain_posted_ = false;
+};
+
+}  // namespace nmqtt::net

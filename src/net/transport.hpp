@@ -1,0 +1,56 @@
+// Transport: the I/O resources of one connection attempt, kept alive by its pending operations.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <asio/steady_timer.hpp>
+
+#include "nmqtt/types.hpp"
+#include "resolver.hpp"
+#include "stream.hpp"
+
+namespace nmqtt::net {
+
+class Connection;
+
+/// Everything one connection attempt owns: resolver, stream, timer and read buffer. Every pending Asio
+/// operation holds a shared_ptr to it, so a TLS stream outlives its composed operations. `owner` is cleared
+/// when the Connection lets go of it (teardown or destruction); completions then do nothing.
+struct Transport : std::enable_shared_from_this<Transport> {
+    static constexpr std::size_t read_buffer_size = 64 * 1024;
+
+    Transport(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, ResolveFunction resolve,
+              std::string host_name, std::uint16_t port_number)
+        : resolver(io, std::move(resolve)),
+          stream(tls ? Stream(io, std::move(tls)) : Stream(io)),
+          timer(io),
+          host(std::move(host_name)),
+          port(port_number) {}
+
+    Connection* owner = nullptr;
+    Resolver resolver;
+    Stream stream;
+    asio::steady_timer timer;
+    std::string host;
+    std::uint16_t port = 0;
+
+    Resolver::Endpoints endpoints;
+    std::size_t next_endpoint = 0;
+    std::string connect_errors;  ///< "addr: reason; addr: reason" of the addresses tried so far
+
+    bool open = false;     ///< TCP (and TLS) up: the session's bytes flow
+    bool reading = false;
+    bool writing = false;
+    std::optional<TimePoint> armed_deadline;
+    std::uint64_t timer_sequence = 0;
+
+    std::array<std::uint8_t, read_buffer_size> read_buffer{};
+};
+
+}  // namespace nmqtt::net
