@@ -52,7 +52,7 @@ void Session::Impl::on_connack(const protocol::Connack& p) {
     }
     // Session present = 0 on a resumed session: the server kept nothing, so its QoS 2 ids are gone too. Our
     // own unacknowledged messages are still sent again (the server treats them as new) [MQTT-3.2.2-3].
-    if (!p.session_present) incoming_qos2.clear();
+    if (!p.session_present) clear_incoming();
     state = State::connected;
     events.push_back(Connected{p.session_present});
     resend_inflight();
@@ -66,6 +66,7 @@ void Session::Impl::on_publish(const protocol::Publish& p, bool overflow, std::u
         append(protocol::Puback{p.packet_id});
     } else if (p.qos == QoS::exactly_once) {
         deliver = incoming_qos2.insert(p.packet_id);
+        if (deliver) note(StoreChange::Kind::add_incoming, 0, p.packet_id);  // durable before delivery
         append(protocol::Pubrec{p.packet_id});
     }
     if (!deliver) return;
@@ -93,7 +94,8 @@ void Session::Impl::on_puback(PacketId id) {
 void Session::Impl::on_pubrec(PacketId id) {
     Record* r = find(id, Record::Kind::publish);
     if (r != nullptr && r->qos != QoS::exactly_once) return;
-    if (r != nullptr) {
+    if (r != nullptr && r->stage == Record::Stage::awaiting_ack) {
+        note(StoreChange::Kind::release_outgoing, r->seq, id);
         // Past PUBREC the message is never sent again, only the PUBREL [MQTT-4.3.3-1].
         stored_bytes -= r->bytes.size();
         r->bytes.clear();
@@ -111,7 +113,7 @@ void Session::Impl::on_pubcomp(PacketId id) {
 }
 
 void Session::Impl::on_pubrel(PacketId id) {
-    incoming_qos2.erase(id);
+    if (incoming_qos2.erase(id)) note(StoreChange::Kind::remove_incoming, 0, id);
     append(protocol::Pubcomp{id});  // also for an unknown id, so the server can complete its flow
 }
 

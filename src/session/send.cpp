@@ -8,9 +8,6 @@
 namespace nmqtt::session {
 namespace {
 
-// The CONNECT-to-CONNACK window and the outbox keep requests; outside a connection nothing can be sent.
-bool accepts_requests(State s) noexcept { return s == State::connecting || s == State::connected; }
-
 void set_dup(Record& r) noexcept { r.bytes[0] |= 0x08; }
 void clear_dup(Record& r) noexcept { r.bytes[0] &= static_cast<std::uint8_t>(~0x08U); }
 
@@ -73,7 +70,7 @@ bool Session::Impl::over_budget(std::size_t extra) const noexcept {
 // queued: the id is assigned when it is sent, so ids are never held by requests still waiting).
 Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packet& packet, QoS qos,
                                         std::uint64_t tag, std::uint16_t filter_count, std::size_t id_offset) {
-    if (!accepts_requests(state)) return Errc::not_connected;
+    if (!accepts_requests()) return Errc::not_connected;
     const auto size = protocol::encoded_size(packet);
     if (!size) return size.error();
     if (over_budget(*size) || outbox.size() >= options.max_queued_messages) return Errc::queue_full;
@@ -90,6 +87,9 @@ Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packe
     r.id = 0;
     r.stage = Record::Stage::queued;
     stored_bytes += r.bytes.size();
+    if (kind == Record::Kind::publish && qos != QoS::at_most_once) {
+        note(StoreChange::Kind::add_outgoing, r.seq, 0, r.bytes);
+    }
     outbox.push_back(index);
     pump();
     return records[index].id;
@@ -140,7 +140,10 @@ bool Session::Impl::send_record(std::uint32_t index) {
     patch_id(r, *id);
     inflight.insert(*id, index);
     r.stage = Record::Stage::awaiting_ack;
-    if (counted) ++inflight_publishes;
+    if (counted) {
+        ++inflight_publishes;
+        note(StoreChange::Kind::sent_outgoing, r.seq, r.id);
+    }
     back.insert(back.end(), r.bytes.begin(), r.bytes.end());
     total_enqueued += r.bytes.size();
     return true;
@@ -154,6 +157,7 @@ void Session::Impl::pump() {
 void Session::Impl::complete_publish(std::uint32_t index, std::error_code error) {
     Record& r = records[index];
     events.push_back(PublishDone{r.tag, r.id, r.qos, error});
+    if (r.qos != QoS::at_most_once) note(StoreChange::Kind::remove_outgoing, r.seq, r.id);
     if (r.stage != Record::Stage::queued && r.qos != QoS::at_most_once) --inflight_publishes;
     release_record(index);
 }
@@ -187,7 +191,7 @@ void Session::Impl::resend_inflight() {
 // Clean session [MQTT-3.1.2-6]: the old session's ids and resends are not carried over. The user's requests
 // are: republished as new messages (or failed, by policy); QoS 2 past PUBREC reached the broker: done.
 void Session::Impl::discard_old_session() {
-    incoming_qos2.clear();
+    clear_incoming();
     const auto order = inflight_in_order(records);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         Record& r = records[*it];
@@ -197,7 +201,10 @@ void Session::Impl::discard_old_session() {
                                                                               : make_error_code(Errc::session_lost));
             continue;
         }
-        if (publish) --inflight_publishes;
+        if (publish) {
+            --inflight_publishes;
+            note(StoreChange::Kind::sent_outgoing, r.seq, 0);
+        }
         inflight.erase(r.id);
         r.id = 0;
         clear_dup(r);

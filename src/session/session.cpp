@@ -54,6 +54,28 @@ std::error_code Session::set_will(std::optional<WillMessage> will) {
     return {};
 }
 
+bool Session::Impl::accepts_requests() const noexcept {
+    return state == State::connecting || state == State::connected || options.queue_while_offline;
+}
+
+void Session::Impl::note(StoreChange::Kind kind, std::uint64_t seq, PacketId id, Bytes packet) {
+    if (options.track_store_changes) store_changes.push_back(StoreChange{kind, seq, id, packet});
+}
+
+void Session::Impl::clear_incoming() {
+    if (incoming_qos2.size() == 0) return;
+    incoming_qos2.clear();
+    note(StoreChange::Kind::clear_incoming, 0, 0);
+}
+
+std::optional<StoreChange> Session::poll_store_change() {
+    auto& s = *impl_;
+    if (s.store_changes.empty()) return std::nullopt;
+    std::optional<StoreChange> c{s.store_changes.front()};
+    s.store_changes.pop_front();
+    return c;
+}
+
 // ---- lifecycle ------------------------------------------------------------------------------------------
 
 std::error_code Session::connection_opened(TimePoint now) {

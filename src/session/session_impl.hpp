@@ -63,8 +63,9 @@ struct Session::Impl {
     std::size_t inflight_publishes = 0;
     std::size_t stored_bytes = 0;         ///< bytes held by live records
 
-    // --- events
+    // --- events, and changes for a persistent store
     detail::Fifo<Event> events;
+    detail::Fifo<StoreChange> store_changes;
 
     // --- time
     TimePoint opened_at{};
@@ -75,6 +76,9 @@ struct Session::Impl {
     TimePoint disconnect_at{};
 
     // session.cpp
+    [[nodiscard]] bool accepts_requests() const noexcept;
+    void note(StoreChange::Kind kind, std::uint64_t seq, PacketId id, Bytes packet = {});
+    void clear_incoming();
     void fail_connection(std::error_code error, int code);
     void end_connection();
     void append(const protocol::Packet& packet);
@@ -93,6 +97,9 @@ struct Session::Impl {
     void discard_old_session();
     void fail_pending_writes(std::error_code error);
     [[nodiscard]] bool over_budget(std::size_t extra) const noexcept;
+
+    // restore.cpp
+    std::error_code restore_one(const StoredMessage& m);
 
     // receive.cpp
     void on_packet(const protocol::Packet& packet);

@@ -50,6 +50,37 @@ struct SessionOptions {
     Duration connack_timeout = std::chrono::seconds(5);        ///< then 5 s for the CONNACK
     Duration ping_timeout = std::chrono::seconds(0);  ///< 0: the keepalive interval (min 1 s)
     CleanResendPolicy clean_resend = CleanResendPolicy::republish;
+    /// Accept publish/subscribe/unsubscribe while idle (no connection): they wait in the outbox, within the
+    /// bounds above, and go out after the next CONNACK. Off: they fail with not_connected (NodeMCU).
+    bool queue_while_offline = false;
+    /// Report every change of the durable state through poll_store_change() (for a persistent store).
+    bool track_store_changes = false;
+};
+
+/// A change to the state a persistent store keeps: outgoing QoS 1/2 publishes not yet completed and incoming
+/// QoS 2 ids not yet released [MQTT-4.1.0-1]. Apply them in order; replaying them rebuilds the state.
+struct StoreChange {
+    enum class Kind : std::uint8_t {
+        add_outgoing,      ///< a QoS 1/2 publish was accepted: `seq` and its encoded PUBLISH in `packet`
+        sent_outgoing,     ///< it was sent with `packet_id` (0: back in the queue, no id)
+        release_outgoing,  ///< PUBREC received: only the PUBREL remains (the PUBLISH bytes can be dropped)
+        remove_outgoing,   ///< completed (or failed): forget `seq`
+        add_incoming,      ///< QoS 2 `packet_id` received, not yet released
+        remove_incoming,   ///< PUBREL for `packet_id` received
+        clear_incoming,    ///< all incoming ids dropped (clean session, or session present = 0)
+    };
+    Kind kind = Kind::add_outgoing;
+    std::uint64_t seq = 0;
+    PacketId packet_id = 0;
+    Bytes packet;  ///< add_outgoing only; valid until the next non-const call on the session
+};
+
+/// An outgoing message as a store gives it back to Session::restore().
+struct StoredMessage {
+    std::uint64_t seq = 0;
+    PacketId packet_id = 0;  ///< 0 when it was never sent
+    bool released = false;   ///< PUBREC received (QoS 2): only the PUBREL is resent
+    Bytes packet;            ///< the encoded PUBLISH (may be empty when released)
 };
 
 /// Checks options before a session is built: client id and will topic/strings, empty client id only with
@@ -169,6 +200,15 @@ public:
 
     /// Returns the oldest pending event, if any. Views inside are valid until the next handle_bytes().
     [[nodiscard]] std::optional<Event> poll_event();
+
+    /// Returns the oldest durable-state change not yet taken (only with options().track_store_changes).
+    [[nodiscard]] std::optional<StoreChange> poll_store_change();
+
+    /// Rebuilds outgoing messages and incoming QoS 2 ids kept by a persistent store, before the first
+    /// connection_opened(). Messages are resent in `seq` order with their ids (clean session 0) or republished
+    /// (clean session 1). Copies what it needs. Errors: already_connected (not idle), invalid_argument (a packet
+    /// that is not a QoS 1/2 PUBLISH, or a duplicate id).
+    [[nodiscard]] std::error_code restore(std::span<const StoredMessage> outgoing, std::span<const PacketId> incoming);
 
     /// False while unsent output exceeds max_buffered_bytes: the transport should pause reading.
     [[nodiscard]] bool wants_input() const noexcept;
