@@ -369,12 +369,19 @@ TEST(ProcessTest, TimeoutKillsTheChild) {
     EXPECT_EQ(r.status.term_signal, SIGTERM);
 }
 
+TEST(ProcessTest, ChildInheritsOnlyStdio) {
+    ScriptedPeer listener(ScriptedPeer::Mode::silent);  // open sockets in the test process
+    RawClient connection(listener.host(), listener.port());
+    const ProcessResult r = run_process({"ls", "/proc/self/fd"}, 10s);
+    EXPECT_EQ(r.out, "0\n1\n2\n3\n");  // 3 is the directory ls itself is reading
+}
+
 TEST(ProcessTest, MissingProgramThrows) {
     EXPECT_THROW((void)run_process({"nmqtt-no-such-program"}, 1s), std::runtime_error);
 }
 
 TEST(ProcessTest, WaitForStdout) {
-    Process p({"sh", "-c", "echo ready; sleep 30"});
+    Process p({"sh", "-c", "echo ready; exec sleep 30"});  // exec: no grandchild left behind
     EXPECT_TRUE(p.wait_for_stdout("ready", 5s));
     EXPECT_TRUE(p.running());
     EXPECT_EQ(p.wait_or_kill(0ms).term_signal, SIGTERM);

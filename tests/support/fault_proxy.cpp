@@ -103,30 +103,32 @@ void FaultProxy::pump(const std::shared_ptr<Link>& link, bool to_broker) {
     auto& counter = to_broker ? up_bytes_ : down_bytes_;
     std::uint8_t buffer[16384];
     while (!stopping_ && !link->cut) {
-        if (is_stalled(to_broker)) {
-            detail::sleep_unless(link->cut, std::chrono::milliseconds(detail::poll_slice_ms));
-            continue;
-        }
-        if ((detail::poll_one(from, POLLIN, detail::poll_slice_ms) & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-        if (is_stalled(to_broker)) continue;  // stalled while polling: leave the bytes in the kernel
-        const ssize_t n = ::recv(from, buffer, sizeof(buffer), MSG_DONTWAIT);
+        const ssize_t n = read_chunk(*link, from, to_broker, buffer, sizeof(buffer));
         if (n == 0) {
             ::shutdown(to, SHUT_WR);  // pass the half-close on
             break;
         }
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-            link->reset = true;  // the peer reset: reset the other side too
-            link->cut = true;
-            break;
-        }
-        if (!forward(link, to, buffer, static_cast<std::size_t>(n), counter)) {
-            link->reset = true;
+        if (n == chunk_error || (n > 0 && !forward(link, to, buffer, static_cast<std::size_t>(n), counter))) {
+            link->reset = true;  // the peer reset or vanished: reset the other side too
             link->cut = true;
             break;
         }
     }
     link->finish_pump();
+}
+
+// Reads what is available within one poll slice: bytes (> 0), EOF (0), nothing yet (chunk_none) or a
+// connection error (chunk_error). Reads nothing while this direction is stalled.
+long FaultProxy::read_chunk(Link& link, int from, bool to_broker, std::uint8_t* buffer, std::size_t size) {
+    if (is_stalled(to_broker)) {
+        detail::sleep_unless(link.cut, std::chrono::milliseconds(detail::poll_slice_ms));
+        return chunk_none;
+    }
+    if ((detail::poll_one(from, POLLIN, detail::poll_slice_ms) & (POLLIN | POLLHUP | POLLERR)) == 0) return chunk_none;
+    if (is_stalled(to_broker)) return chunk_none;  // stalled while polling: leave the bytes in the kernel
+    const ssize_t n = ::recv(from, buffer, size, MSG_DONTWAIT);
+    if (n >= 0) return n;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? chunk_none : chunk_error;
 }
 
 // Sends one chunk, with the configured delay, as one send or one send per byte.

@@ -64,7 +64,11 @@ private:
     struct Link;
     void accept_loop();
     void start_link(int client_fd);
+    static constexpr long chunk_none = -1;
+    static constexpr long chunk_error = -2;
+
     void pump(const std::shared_ptr<Link>& link, bool to_broker);
+    long read_chunk(Link& link, int from, bool to_broker, std::uint8_t* buffer, std::size_t size);
     bool forward(const std::shared_ptr<Link>& link, int to, const std::uint8_t* data, std::size_t size,
                  std::atomic<std::size_t>& counter);
     void reap_finished();

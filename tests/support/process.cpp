@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,31 +59,89 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
     return out;
 }
 
-// File actions and attributes for posix_spawn, released by the destructor.
-struct SpawnSetup {
-    posix_spawn_file_actions_t actions{};
-    posix_spawnattr_t attributes{};
+// Finds `program` in PATH unless it contains a '/'. Returns "" when not found.
+std::string resolve_program(const std::string& program, const std::vector<std::string>& env) {
+    if (program.find('/') != std::string::npos) return program;
+    std::string path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+    for (const auto& entry : env) {
+        if (entry.rfind("PATH=", 0) == 0) path = entry.substr(5);
+    }
+    std::istringstream dirs(path);
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+        const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + program;
+        if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate)) return candidate;
+    }
+    return {};
+}
 
-    SpawnSetup() {
-        posix_spawn_file_actions_init(&actions);
-        posix_spawnattr_init(&attributes);
-        // Children get default SIGPIPE handling and an empty signal mask whatever the test process uses.
-        sigset_t defaults;
-        sigemptyset(&defaults);
-        sigaddset(&defaults, SIGPIPE);
-        sigset_t empty;
-        sigemptyset(&empty);
-        posix_spawnattr_setsigdefault(&attributes, &defaults);
-        posix_spawnattr_setsigmask(&attributes, &empty);
-        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    }
-    ~SpawnSetup() {
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attributes);
-    }
-    SpawnSetup(const SpawnSetup&) = delete;
-    SpawnSetup& operator=(const SpawnSetup&) = delete;
+int open_or_throw(const std::string& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    return fd;
+}
+
+// Everything the child needs, prepared before fork() so that the child makes only async-signal-safe calls.
+struct ChildPlan {
+    const char* program = nullptr;
+    char* const* argv = nullptr;
+    char* const* envp = nullptr;
+    int stdio[3] = {-1, -1, -1};
+    const char* work_dir = nullptr;
+    bool kill_with_parent = true;
+    pid_t parent = 0;
+    int report_fd = -1;  // write end of a close-on-exec pipe: receives errno if exec fails
 };
+
+[[noreturn]] void child_fail(int report_fd) {
+    const int error = errno;
+    [[maybe_unused]] const auto ignored = ::write(report_fd, &error, sizeof(error));
+    ::_exit(127);
+}
+
+[[noreturn]] void run_child(const ChildPlan& plan) {
+    if (plan.kill_with_parent) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != plan.parent) ::_exit(127);  // the parent is already gone
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    for (int i = 0; i < 3; ++i) {
+        if (::dup2(plan.stdio[i], i) < 0) child_fail(plan.report_fd);
+    }
+    // No descriptor of the test process (a client's socket, above all) may live on in the child.
+    const auto report = static_cast<unsigned>(plan.report_fd);
+    if (report > 3) ::close_range(3, report - 1, 0);
+    ::close_range(report + 1, ~0U, 0);
+    if (plan.work_dir != nullptr && ::chdir(plan.work_dir) != 0) child_fail(plan.report_fd);
+    ::execve(plan.program, plan.argv, plan.envp);
+    child_fail(plan.report_fd);
+}
+
+// Forks and execs; returns the PID or throws with the exec error.
+pid_t spawn(ChildPlan plan, const std::string& name) {
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+    plan.report_fd = report[1];
+    plan.parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid == 0) run_child(plan);
+    ::close(report[1]);
+    int error = 0;
+    ssize_t n = 0;
+    do {
+        n = ::read(report[0], &error, sizeof(error));
+    } while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    if (n == static_cast<ssize_t>(sizeof(error))) {
+        int ignored = 0;
+        ::waitpid(pid, &ignored, 0);
+        throw std::runtime_error("cannot start " + name + ": " + std::strerror(error));
+    }
+    return pid;
+}
 
 }  // namespace
 
@@ -165,24 +223,25 @@ Process::Process(std::vector<std::string> argv, ProcessOptions options) {
         stdin_path = (dir_->path() / "stdin").string();
         write_file(stdin_path, *options.stdin_data);
     }
-    const std::string out_path = stdout_file_.string();
-    const std::string err_path = stderr_file_.string();
-    const std::string work_dir = options.working_dir.string();
-    SpawnSetup setup;
-    const int out_flags = O_WRONLY | O_CREAT | O_APPEND;
-    posix_spawn_file_actions_addopen(&setup.actions, 0, stdin_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&setup.actions, 1, out_path.c_str(), out_flags, 0644);
-    posix_spawn_file_actions_addopen(&setup.actions, 2, err_path.c_str(), out_flags, 0644);
-    if (!work_dir.empty()) posix_spawn_file_actions_addchdir_np(&setup.actions, work_dir.c_str());
-    auto args = c_strings(argv);
     auto env_strings = merged_environment(options.env);
+    const std::string program = resolve_program(argv[0], env_strings);
+    if (program.empty()) throw std::runtime_error("cannot start " + argv[0] + ": not found in PATH");
+    auto args = c_strings(argv);
     auto env = c_strings(env_strings);
-    const int rc = ::posix_spawnp(&pid_, argv[0].c_str(), &setup.actions, &setup.attributes, args.data(),
-                                  env.data());
-    if (rc != 0) {
-        pid_ = -1;
-        throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+    const std::string work_dir = options.working_dir.string();
+    const int out_flags = O_WRONLY | O_CREAT | O_APPEND;
+    const int in = open_or_throw(stdin_path, O_RDONLY);
+    const int out = open_or_throw(stdout_file_.string(), out_flags);
+    const int err = stderr_file_ == stdout_file_ ? ::dup(out) : open_or_throw(stderr_file_.string(), out_flags);
+    ChildPlan plan{program.c_str(), args.data(), env.data(), {in, out, err},
+                   work_dir.empty() ? nullptr : work_dir.c_str(), options.kill_with_parent, 0, -1};
+    try {
+        pid_ = spawn(plan, argv[0]);
+    } catch (...) {
+        for (int fd : {in, out, err}) ::close(fd);
+        throw;
     }
+    for (int fd : {in, out, err}) ::close(fd);
 }
 
 Process::~Process() { destroy(); }

@@ -1,7 +1,9 @@
 // Child processes, temporary directories, loopback ports and polling for integration tests.
 //
-// Everything here uses POSIX directly (tests only). Children are started with posix_spawn, so starting one
-// from a multi-threaded test is safe. Children are only ever signalled by their own PID.
+// Everything here uses POSIX directly (tests only). Children are started with fork + execve, the child making
+// only async-signal-safe calls, so starting one from a multi-threaded test is safe. A child inherits no
+// descriptor but stdin/stdout/stderr (so it cannot keep a client's socket open). Children are only ever
+// signalled by their own PID.
 #pragma once
 
 #include <sys/types.h>
@@ -81,9 +83,14 @@ struct ProcessOptions {
     std::filesystem::path working_dir{};
     /// Bytes fed to the child's stdin (via a temporary file); nullopt means stdin is /dev/null.
     std::optional<std::string> stdin_data{};
-    /// Where stdout/stderr go; empty means a file in a private temp dir (read it with stdout_text()).
+    /// Where stdout/stderr go (appended to); empty means a file in a private temp dir (read it with stdout_text()).
+    /// The same path for both is fine (one shared file).
     std::filesystem::path stdout_file{};
     std::filesystem::path stderr_file{};
+    /// The child gets SIGKILL when the test process dies (Linux PR_SET_PDEATHSIG), so a crashing test leaves
+    /// no broker behind. Caveat: the kernel sends it when the *thread* that started the child exits, so start
+    /// long-lived children from the test's own thread, or set this to false.
+    bool kill_with_parent = true;
 };
 
 /// A running child process whose stdout and stderr go to files. Not copyable; movable.

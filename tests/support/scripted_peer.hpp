@@ -34,7 +34,8 @@ struct Step {
         silence,        ///< do nothing for `duration` (client bytes stay unread in the kernel)
         close,          ///< close gracefully (FIN); ends the script of this connection
         reset,          ///< close with RST (SO_LINGER 0); ends the script of this connection
-        expect_close,   ///< read (and record) until the client closes; fails if it does not within `duration`
+        expect_close,   ///< read (and record) until the client closes; fails if it does not within `duration`;
+                        ///< ends the script of this connection
         hold,           ///< never answer: keep the connection open without reading until the peer stops
     };
     Kind kind = Kind::silence;
@@ -63,7 +64,8 @@ inline constexpr std::chrono::milliseconds default_expect_timeout{5000};
 [[nodiscard]] Step close();
 /// Closes with a TCP RST.
 [[nodiscard]] Step reset();
-/// Waits until the client closes the connection (EOF or RST), recording what it sends meanwhile.
+/// Waits until the client closes the connection (EOF or RST), recording what it sends meanwhile; then
+/// closes our end and ends this connection's script.
 [[nodiscard]] Step expect_close(std::chrono::milliseconds timeout = default_expect_timeout);
 /// Keeps the connection open and never reads or answers, until the ScriptedPeer is destroyed / stop()ped.
 [[nodiscard]] Step hold();
@@ -116,10 +118,11 @@ public:
 
     /// Waits until every script has finished (or one failed). hold() and scripts that end with the
     /// connection open count as finished once their last step is reached. Returns false on timeout.
+    /// In the scriptless modes it returns true at once.
     bool wait_done(std::chrono::milliseconds timeout);
     /// Waits until at least `n` connections have been accepted. Returns false on timeout.
     bool wait_connections(std::size_t n, std::chrono::milliseconds timeout);
-    /// True when every script has finished and every step matched.
+    /// True when every script has finished and every step matched (always true in the scriptless modes).
     [[nodiscard]] bool matched() const;
     /// Description of the first failure ("connection 0 step 2 (expect_bytes): got 10 02 ..."), or "".
     [[nodiscard]] std::string failure() const;
