@@ -1,0 +1,321 @@
+// Session: connecting. CONNECT first on the wire, CONNACK accepted or refused, connect timeouts, the peer
+// closing early. Golden bytes are written by hand from sections 3.1 and 3.2 of MQTT 3.1.1.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "support/bytes.hpp"
+#include "support/session_driver.hpp"
+
+namespace nmqtt::test {
+namespace {
+
+using namespace std::chrono_literals;
+using session::State;
+
+TEST(SessionConnect, ConnectIsFirstOnTheWireEvenWithRequestsQueued_MQTT_3_1_0_1) {
+    SessionDriver d(default_options());
+    d.open();
+    EXPECT_EQ(d.session().state(), State::connecting);
+    const PacketId p1 = d.publish_ok("t", "hi", QoS::at_least_once, 1);
+    EXPECT_EQ(d.publish_ok("t", "x", QoS::at_most_once), 0);
+    const PacketId s1 = d.subscribe_ok({{"a", QoS::at_least_once}}, 2);
+
+    // Only the CONNECT may be written before the CONNACK.
+    EXPECT_TRUE(bytes_equal(d.take_output(), default_connect()));
+    d.feed("20 02 00 00");
+    EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}}));
+
+    // Then the requests, in the order they were made.
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("32 07 00 01 74" + id_hex(p1) + "68 69"  // PUBLISH QoS 1 "t" "hi"
+                                                  "30 04 00 01 74 78"                     // PUBLISH QoS 0 "t" "x"
+                                                  "82 06" + id_hex(s1) + "00 01 61 01")));  // SUBSCRIBE "a" QoS 1
+}
+
+TEST(SessionConnect, ConnectGoldenBytesDefaultOptions_MQTT_3_1_2_1) {
+    SessionDriver d(default_options());
+    d.open();
+    // 10 0D | 00 04 "MQTT" | level 4 | flags: clean session | keepalive 60 | client id "c"
+    EXPECT_TRUE(bytes_equal(d.peek_output(), hex("10 0D 00 04 4D 51 54 54 04 02 00 3C 00 01 63")));
+}
+
+TEST(SessionConnect, ConnectCarriesCredentialsInOrder_MQTT_3_1_3_1) {
+    auto o = default_options();
+    o.username = "u";
+    o.password = "p";
+    SessionDriver d(o);
+    d.open();
+    // flags C2: user name, password, clean session; payload: client id, user name, password.
+    EXPECT_TRUE(bytes_equal(d.peek_output(),
+                            hex("10 13 00 04 4D 51 54 54 04 C2 00 3C | 00 01 63 | 00 01 75 | 00 01 70")));
+}
+
+TEST(SessionConnect, ConnectCarriesWill_MQTT_3_1_2_9) {
+    auto o = default_options();
+    o.will = session::WillMessage{"w", "bye", QoS::at_least_once, true};
+    SessionDriver d(o);
+    d.open();
+    // flags 2E: will retain (20), will QoS 1 (08), will flag (04), clean session (02).
+    EXPECT_TRUE(bytes_equal(d.peek_output(),
+                            hex("10 15 00 04 4D 51 54 54 04 2E 00 3C | 00 01 63 | 00 01 77 | 00 03 62 79 65")));
+}
+
+TEST(SessionConnect, ConnectWithoutCleanSessionAndKeepaliveZero_MQTT_3_1_2_4) {
+    auto o = default_options();
+    o.clean_session = false;
+    o.keepalive_seconds = 0;
+    SessionDriver d(o);
+    d.open();
+    EXPECT_TRUE(bytes_equal(d.peek_output(), hex("10 0D 00 04 4D 51 54 54 04 00 00 00 00 01 63")));
+}
+
+TEST(SessionConnect, SetWillWhileIdleChangesTheNextConnect) {
+    SessionDriver d(default_options());
+    EXPECT_FALSE(d.session().set_will(session::WillMessage{"w", "", QoS::exactly_once, false}));
+    d.open();
+    // flags 16: will QoS 2 (10), will flag (04), clean session (02); empty will message.
+    EXPECT_TRUE(bytes_equal(d.peek_output(),
+                            hex("10 12 00 04 4D 51 54 54 04 16 00 3C | 00 01 63 | 00 01 77 | 00 00")));
+}
+
+TEST(SessionConnect, SetWillWhenNotIdleIsAlreadyConnected) {
+    SessionDriver d(default_options());
+    d.open();
+    EXPECT_EQ(d.session().set_will(std::nullopt), err(Errc::already_connected));
+    d.take_output();
+    d.feed("20 02 00 00");
+    EXPECT_EQ(d.session().set_will(std::nullopt), err(Errc::already_connected));
+}
+
+TEST(SessionConnect, SetWillRejectsBadWill_MQTT_4_7_1_1) {
+    SessionDriver d(default_options());
+    EXPECT_EQ(d.session().set_will(session::WillMessage{"a/#", "x", QoS::at_most_once, false}),
+              err(Errc::bad_topic_name));
+    EXPECT_EQ(d.session().set_will(session::WillMessage{"a", "x", static_cast<QoS>(3), false}), err(Errc::bad_qos));
+    EXPECT_EQ(d.session().set_will(session::WillMessage{"a\xC0\x80", "x", QoS::at_most_once, false}),
+              err(Errc::bad_utf8));
+}
+
+TEST(SessionConnect, ConnectionOpenedTwiceIsAlreadyConnected_MQTT_3_1_0_2) {
+    SessionDriver d(default_options());
+    d.open();
+    EXPECT_EQ(d.session().connection_opened(d.now()), err(Errc::already_connected));
+    EXPECT_TRUE(bytes_equal(d.take_output(), default_connect()));
+    d.feed("20 02 00 00");
+    EXPECT_EQ(d.session().connection_opened(d.now()), err(Errc::already_connected));
+    EXPECT_TRUE(d.take_output().empty());
+}
+
+TEST(SessionConnect, PublishWhileIdleIsNotConnected) {
+    SessionDriver d(default_options());
+    EXPECT_EQ(d.session().state(), State::idle);
+    EXPECT_EQ(d.publish("t", "x", QoS::at_most_once).error(), err(Errc::not_connected));
+    EXPECT_EQ(d.publish("t", "x", QoS::at_least_once, 1).error(), err(Errc::not_connected));
+    const protocol::SubscribeEntry entry{"t", QoS::at_most_once};
+    EXPECT_EQ(d.session().subscribe({&entry, 1}, 0, d.now()).error(), err(Errc::not_connected));
+    const std::string_view filter = "t";
+    EXPECT_EQ(d.session().unsubscribe({&filter, 1}, 0, d.now()).error(), err(Errc::not_connected));
+    EXPECT_TRUE(d.take_output().empty());
+    EXPECT_TRUE(d.take_events().empty());
+}
+
+TEST(SessionConnect, ConnackAcceptedIsConnected_MQTT_3_1_4_4) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();
+    d.feed("20 02 00 00");
+    EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}}));
+    EXPECT_EQ(d.session().state(), State::connected);
+}
+
+TEST(SessionConnect, ConnackSplitAcrossReads) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();
+    d.feed("20");
+    d.feed("02 00");
+    EXPECT_TRUE(d.take_events().empty());
+    d.feed("00");
+    EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}}));
+}
+
+TEST(SessionConnect, SessionPresentIsSurfaced_MQTT_3_2_2_2) {
+    auto o = default_options();
+    o.clean_session = false;
+    for (const bool present : {false, true}) {
+        SCOPED_TRACE(present);
+        SessionDriver d(o);
+        d.open();
+        d.take_output();
+        d.feed(present ? "20 02 01 00" : "20 02 00 00");
+        EXPECT_EQ(d.take_events(), (Events{ev::Connected{present}}));
+    }
+}
+
+TEST(SessionConnect, RefusalCodesAreConnectFailed_MQTT_3_2_2_5) {
+    for (int code = 1; code <= 5; ++code) {
+        SCOPED_TRACE(code);
+        SessionDriver d(default_options());
+        d.open();
+        d.take_output();
+        d.feed(std::string("20 02 00 0") + char('0' + code));
+        EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{code, err(Errc::connection_refused)}}));
+        EXPECT_NE(d.session().state(), State::connected);
+        EXPECT_TRUE(d.take_output().empty());
+        d.close();  // the session already reported the end of this connection
+        EXPECT_TRUE(d.take_events().empty());
+        EXPECT_EQ(d.session().state(), State::idle);
+    }
+}
+
+TEST(SessionConnect, RefusalWithSessionPresentSetIsStillARefusal_MQTT_3_2_2_4) {
+    auto o = default_options();
+    o.clean_session = false;
+    SessionDriver d(o);
+    d.open();
+    d.take_output();
+    d.feed("20 02 01 04");
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{4, err(Errc::connection_refused)}}));
+}
+
+TEST(SessionConnect, FirstPacketNotConnackIsConnectFailed_MQTT_3_2_0_1) {
+    for (const char* packet : {"30 03 00 01 74", "D0 00", "90 03 00 01 00", "40 02 00 01"}) {
+        SCOPED_TRACE(packet);
+        SessionDriver d(default_options());
+        d.open();
+        d.take_output();
+        d.feed(packet);
+        EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{-4, err(Errc::not_a_connack)}}));
+        EXPECT_NE(d.session().state(), State::connected);
+        EXPECT_TRUE(d.take_output().empty());
+    }
+}
+
+TEST(SessionConnect, MalformedConnackIsConnectFailed) {
+    // Reserved bits of the acknowledge flags set; return code above 5; wrong remaining length.
+    for (const char* packet : {"20 02 02 00", "20 02 00 06", "20 03 00 00 00"}) {
+        SCOPED_TRACE(packet);
+        SessionDriver d(default_options());
+        d.open();
+        d.take_output();
+        d.feed(packet);
+        const auto got = only<ev::ConnectFailed>(d.take_events());
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_TRUE(got[0].error == err(Errc::bad_connack) || got[0].error == err(Errc::bad_remaining_length))
+            << got[0];
+        EXPECT_NE(d.session().state(), State::connected);
+    }
+}
+
+TEST(SessionConnect, SessionPresentOnCleanSessionIsAFailure_MQTT_3_2_2_1) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();
+    d.feed("20 02 01 00");
+    const auto events = d.take_events();
+    EXPECT_TRUE(only<ev::Connected>(events).empty());
+    const auto failed = only<ev::ConnectFailed>(events);
+    ASSERT_EQ(failed.size(), 1u) << ::testing::PrintToString(events);
+    EXPECT_EQ(failed[0].error, err(Errc::session_present_on_clean));
+    EXPECT_NE(d.session().state(), State::connected);
+}
+
+TEST(SessionConnect, FirstDeadlineIsTheConnectTimeout) {
+    SessionDriver d(default_options());
+    const TimePoint t0 = d.now();
+    EXPECT_EQ(d.session().next_deadline(), std::nullopt);
+    d.open();
+    EXPECT_EQ(d.session().next_deadline(), t0 + 5s);
+}
+
+TEST(SessionConnect, ConnackTimeoutIsConnectFailedMinus2) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();  // CONNECT written at t0
+    d.advance(5s - 1ms);
+    EXPECT_TRUE(d.take_events().empty());
+    d.advance(1ms);
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{-2, err(Errc::connack_timeout)}}));
+    EXPECT_TRUE(d.take_output().empty());
+    d.close();
+    EXPECT_TRUE(d.take_events().empty());
+    EXPECT_EQ(d.session().state(), State::idle);
+}
+
+TEST(SessionConnect, ConnackJustInTimeIsAccepted) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();
+    d.advance(5s - 1ms);
+    d.feed("20 02 00 00");
+    EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}}));
+    d.advance(2s);
+    EXPECT_TRUE(d.take_events().empty());
+}
+
+TEST(SessionConnect, ConnectNotWrittenInTimeIsConnectFailedMinus1) {
+    SessionDriver d(default_options());
+    d.set_auto_write(false);  // the transport never manages to write
+    d.open();
+    d.advance(5s - 1ms);
+    EXPECT_TRUE(d.take_events().empty());
+    d.advance(1ms);
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{-1, err(Errc::connect_write_timeout)}}));
+}
+
+TEST(SessionConnect, ConnectWriteTimeoutIsConfigurable) {
+    auto o = default_options();
+    o.connect_write_timeout = 2s;
+    SessionDriver d(o);
+    d.set_auto_write(false);
+    d.open();
+    d.advance(2s - 1ms);
+    EXPECT_TRUE(d.take_events().empty());
+    d.advance(1ms);
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{-1, err(Errc::connect_write_timeout)}}));
+}
+
+TEST(SessionConnect, PeerClosesBeforeConnack_MQTT_3_1_4_1) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();
+    d.close(Errc::connection_closed);
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{-4, err(Errc::connection_closed)}}));
+    EXPECT_EQ(d.session().state(), State::idle);
+    EXPECT_EQ(d.session().next_deadline(), std::nullopt);
+}
+
+TEST(SessionConnect, ReconnectAfterRefusalSendsConnectFirstAgain) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();
+    d.feed("20 02 00 05");
+    d.close();
+    d.take_events();
+    d.open();
+    EXPECT_TRUE(bytes_equal(d.take_output(), default_connect()));
+    d.feed("20 02 00 00");
+    EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}}));
+}
+
+TEST(SessionConnect, ConnectionLostWhenConnectedAndTransportCloses) {
+    SessionDriver d(default_options());
+    d.connect();
+    d.close(Errc::connection_closed);
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectionLost{err(Errc::connection_closed)}}));
+    EXPECT_EQ(d.session().state(), State::idle);
+    d.close(Errc::connection_closed);  // reported once only
+    EXPECT_TRUE(d.take_events().empty());
+}
+
+TEST(SessionConnect, NoTimersWhileIdle) {
+    SessionDriver d(default_options());
+    d.connect();
+    d.close();
+    EXPECT_EQ(d.session().next_deadline(), std::nullopt);
+    d.advance(1h);
+    EXPECT_TRUE(d.take_output().empty());
+}
+
+}  // namespace
+}  // namespace nmqtt::test

@@ -1,0 +1,253 @@
+// Session: no allocation in steady state (session.hpp: "Cost: no allocation in steady state"). This file
+// replaces the global operator new/delete of the test binary with malloc/free wrappers that count calls
+// while `counting` is set; the counted loops call only the Session's public API, never gtest.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+#include "nmqtt/session/session.hpp"
+#include "support/fake_clock.hpp"
+
+namespace {
+
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> allocations{0};
+
+void* counted_malloc(std::size_t size) noexcept {
+    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(size == 0 ? 1 : size);
+}
+
+void* counted_aligned(std::size_t size, std::align_val_t align) noexcept {
+    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+    const auto a = static_cast<std::size_t>(align);
+    const std::size_t rounded = (size == 0 ? a : (size + a - 1) / a * a);
+    return std::aligned_alloc(a, rounded);
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+    if (void* p = counted_malloc(size)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+    if (void* p = counted_malloc(size)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
+void* operator new(std::size_t size, std::align_val_t align) {
+    if (void* p = counted_aligned(size, align)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t align) {
+    if (void* p = counted_aligned(size, align)) return p;
+    throw std::bad_alloc();
+}
+void* operator new(std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+    return counted_aligned(size, align);
+}
+void* operator new[](std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
+    return counted_aligned(size, align);
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+namespace nmqtt::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int warm_up = 2000;
+constexpr int measured = 2000;
+
+/// Counts allocations made between construction and stop().
+class AllocationCounter {
+public:
+    AllocationCounter() {
+        allocations.store(0);
+        counting.store(true);
+    }
+    ~AllocationCounter() { counting.store(false); }
+    AllocationCounter(const AllocationCounter&) = delete;
+    AllocationCounter& operator=(const AllocationCounter&) = delete;
+    std::size_t stop() {
+        counting.store(false);
+        return allocations.load();
+    }
+};
+
+/// A session connected to nobody: CONNECT written, CONNACK fed, events drained.
+struct Rig {
+    FakeClock clock;
+    session::Session session{make_options()};
+    bool ok = true;
+
+    static session::SessionOptions make_options() {
+        session::SessionOptions o;
+        o.client_id = "c";
+        o.keepalive_seconds = 30;
+        return o;
+    }
+    Rig() {
+        ok = !session.connection_opened(clock.now());
+        write_all();
+        const std::array<std::uint8_t, 4> connack{0x20, 0x02, 0x00, 0x00};
+        feed(connack);
+        ok = ok && session.state() == session::State::connected;
+    }
+    // Everything here must allocate nothing by itself: no gtest, no containers.
+    void write_all() {
+        const Bytes out = session.pending_output();
+        if (!out.empty()) session.consume_output(out.size(), clock.now());
+        drain();
+    }
+    void feed(Bytes input) {
+        while (!input.empty()) {
+            const std::size_t n = session.handle_bytes(input, clock.now());
+            drain();
+            if (n == 0) {
+                ok = false;
+                return;
+            }
+            input = input.subspan(n);
+        }
+    }
+    void drain() {
+        while (auto e = session.poll_event()) {
+            if (std::holds_alternative<session::ConnectionLost>(*e) ||
+                std::holds_alternative<session::ConnectFailed>(*e))
+                ok = false;
+        }
+    }
+    PacketId publish(QoS qos, std::uint64_t tag) {
+        const auto r = session.publish(session::PublishRequest{"sensors/1/temp", "21.5", qos, false, tag},
+                                       clock.now());
+        if (!r) ok = false;
+        return r ? *r : PacketId{0};
+    }
+    void ack(std::uint8_t first_byte, PacketId id) {
+        const std::array<std::uint8_t, 4> packet{first_byte, 0x02, static_cast<std::uint8_t>(id >> 8),
+                                                 static_cast<std::uint8_t>(id & 0xFF)};
+        feed(packet);
+    }
+};
+
+// Runs `step` warm_up times uncounted, then `measured` times counted; returns the allocations counted.
+template <class Step>
+std::size_t allocations_in_steady_state(Step step) {
+    for (int i = 0; i < warm_up; ++i) step(i);
+    AllocationCounter counter;
+    for (int i = warm_up; i < warm_up + measured; ++i) step(i);
+    return counter.stop();
+}
+
+TEST(SessionZeroAlloc, PublishQos0InSteadyStateAllocatesNothing) {
+    Rig rig;
+    ASSERT_TRUE(rig.ok);
+    const std::size_t n = allocations_in_steady_state([&rig](int i) {
+        rig.publish(QoS::at_most_once, static_cast<std::uint64_t>(i) + 1);
+        rig.clock.advance(1ms);
+        rig.write_all();  // PublishDone for the tag
+    });
+    EXPECT_TRUE(rig.ok);
+    EXPECT_EQ(n, 0u);
+}
+
+TEST(SessionZeroAlloc, PublishQos1WithAcksInSteadyStateAllocatesNothing) {
+    Rig rig;
+    ASSERT_TRUE(rig.ok);
+    std::array<PacketId, 8> window{};  // 8 in flight, acked oldest first
+    const std::size_t n = allocations_in_steady_state([&rig, &window](int i) {
+        const std::size_t slot = static_cast<std::size_t>(i) % window.size();
+        if (window[slot] != 0) rig.ack(0x40, window[slot]);
+        window[slot] = rig.publish(QoS::at_least_once, static_cast<std::uint64_t>(i) + 1);
+        rig.clock.advance(1ms);
+        rig.write_all();
+    });
+    EXPECT_TRUE(rig.ok);
+    EXPECT_EQ(n, 0u);
+}
+
+TEST(SessionZeroAlloc, PublishQos2WithAcksInSteadyStateAllocatesNothing) {
+    Rig rig;
+    ASSERT_TRUE(rig.ok);
+    const std::size_t n = allocations_in_steady_state([&rig](int i) {
+        const PacketId id = rig.publish(QoS::exactly_once, static_cast<std::uint64_t>(i) + 1);
+        rig.write_all();
+        rig.ack(0x50, id);
+        rig.write_all();  // PUBREL
+        rig.ack(0x70, id);
+        rig.clock.advance(1ms);
+    });
+    EXPECT_TRUE(rig.ok);
+    EXPECT_EQ(n, 0u);
+}
+
+TEST(SessionZeroAlloc, ReceivingPublishesInSteadyStateAllocatesNothing) {
+    Rig rig;
+    ASSERT_TRUE(rig.ok);
+    // QoS 0, QoS 1 and QoS 2 PUBLISHes of "a/b" "hi", then the PUBREL for the QoS 2 one; ids vary.
+    std::array<std::uint8_t, 9 + 11 + 11 + 4> stream{
+        0x30, 0x07, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x68, 0x69,
+        0x32, 0x09, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x00, 0x68, 0x69,
+        0x34, 0x09, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x00, 0x68, 0x69,
+        0x62, 0x02, 0x00, 0x00};
+    const std::size_t n = allocations_in_steady_state([&rig, &stream](int i) {
+        const auto id = static_cast<PacketId>(i % 60000 + 1);
+        for (const std::size_t at : {std::size_t{16}, std::size_t{27}, std::size_t{33}}) {
+            stream[at] = static_cast<std::uint8_t>(id >> 8);
+            stream[at + 1] = static_cast<std::uint8_t>(id & 0xFF);
+        }
+        // Whole, and cut in the middle of the QoS 2 PUBLISH so the decoder buffers it.
+        const Bytes all(stream);
+        if (i % 2 == 0) {
+            rig.feed(all);
+        } else {
+            rig.feed(all.first(25));
+            rig.feed(all.subspan(25));
+        }
+        rig.clock.advance(1ms);
+        rig.write_all();  // PUBACK, PUBREC, PUBCOMP
+    });
+    EXPECT_TRUE(rig.ok);
+    EXPECT_EQ(rig.session.incoming_qos2_count(), 0u);
+    EXPECT_EQ(n, 0u);
+}
+
+TEST(SessionZeroAlloc, KeepalivePingsInSteadyStateAllocateNothing) {
+    Rig rig;
+    ASSERT_TRUE(rig.ok);
+    const std::array<std::uint8_t, 2> pingresp{0xD0, 0x00};
+    const std::size_t n = allocations_in_steady_state([&rig, &pingresp](int) {
+        if (const auto due = rig.session.next_deadline()) rig.clock.advance_to(*due);
+        rig.session.handle_timeout(rig.clock.now());
+        rig.write_all();  // PINGREQ
+        rig.feed(pingresp);
+    });
+    EXPECT_TRUE(rig.ok);
+    EXPECT_EQ(n, 0u);
+}
+
+}  // namespace
+}  // namespace nmqtt::test
