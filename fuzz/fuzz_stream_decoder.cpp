@@ -1,0 +1,156 @@
+// libFuzzer target: StreamDecoder fed the input as a byte stream, cut into chunks whose sizes come from the
+// input. Invariants (abort on violation):
+//   - every feed() consumes at most its input; need_more consumes all of it; a packet or overflow consumes
+//     at least one byte (progress); after an error the decoder stays failed until reset();
+//   - the results do not depend on the segmentation: whole input, fuzzed chunks and one byte at a time give
+//     the same sequence of packets, overflows and errors;
+//   - a decoded packet re-encodes to the very body bytes it was decoded from (decode and encode agree);
+//   - an overflow has total_size above max_message_length and carries no more payload than the limit allows.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nmqtt/protocol/decode.hpp"
+#include "nmqtt/protocol/encode.hpp"
+#include "nmqtt/protocol/stream_decoder.hpp"
+
+namespace {
+
+using nmqtt::Bytes;
+using nmqtt::protocol::StreamDecoder;
+using Kind = StreamDecoder::Kind;
+
+[[noreturn]] void fail(const char* what) {
+    std::fprintf(stderr, "invariant violated: %s\n", what);
+    std::abort();
+}
+
+void check(bool ok, const char* what) {
+    if (!ok) fail(what);
+}
+
+// A small deterministic generator seeded from the input, so that mutating the input also changes the cuts.
+struct SplitMix {
+    std::uint64_t state;
+    std::uint64_t next() {
+        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+};
+
+std::uint64_t hash_of(const std::uint8_t* data, std::size_t size) {
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (std::size_t i = 0; i < size; ++i) h = (h ^ data[i]) * 1099511628211ull;
+    return h;
+}
+
+// One result of the decoder, as bytes: kind, then the packet re-encoded (or the encoder's error), the
+// overflow fields, or the error code.
+std::string summarize(const StreamDecoder::Step& step) {
+    std::string s(1, static_cast<char>(step.kind));
+    if (step.kind == Kind::error) return s + std::to_string(step.error.value());
+    std::vector<std::uint8_t> wire;
+    if (auto ec = nmqtt::protocol::encode_append(step.packet, wire)) {
+        s += "encode error " + std::to_string(ec.value());
+    }
+    s.append(wire.begin(), wire.end());
+    if (step.kind == Kind::overflow) s += " total " + std::to_string(step.total_size);
+    return s;
+}
+
+// Checks that a packet decoded in place re-encodes to the body bytes it came from.
+void check_reencodes(const StreamDecoder::Step& step, Bytes consumed) {
+    std::vector<std::uint8_t> wire;
+    if (nmqtt::protocol::encode_append(step.packet, wire)) return;  // e.g. CONNACK refusal with session present
+    const auto header = nmqtt::protocol::parse_fixed_header(wire);
+    check(header.status == nmqtt::protocol::HeaderParse::Status::complete, "re-encoded header parses");
+    const std::size_t body = header.header.remaining_length;
+    check(body <= consumed.size(), "re-encoded body is no longer than the packet");
+    const Bytes original = consumed.subspan(consumed.size() - body);
+    for (std::size_t i = 0; i < body; ++i) check(original[i] == wire[header.header.header_size + i], "re-encoded body equals input");
+    check((wire[0] & 0xF0) == (consumed[0] & 0xF0), "re-encoded type equals input");
+}
+
+// `consumed` is the whole packet (whole-input run): its fixed header size is known, and the remaining length
+// may use more bytes than needed (3.1.1 does not forbid it).
+void check_overflow(const StreamDecoder::Step& step, std::size_t max, Bytes consumed) {
+    check(step.total_size > max, "overflow only above max_message_length");
+    check(step.total_size == consumed.size(), "overflow total_size is the packet size");
+    const auto& p = std::get<nmqtt::protocol::Publish>(step.packet);
+    const auto header = nmqtt::protocol::parse_fixed_header(consumed);
+    check(header.status == nmqtt::protocol::HeaderParse::Status::complete, "overflow header parses");
+    const std::size_t fixed = header.header.header_size;
+    const std::size_t headers = fixed + 2 + p.topic.size() + (p.qos == nmqtt::QoS::at_most_once ? 0 : 2);
+    const std::size_t kept = max > headers ? max - headers : 0;
+    check(p.payload.size() == kept, "overflow payload is exactly max_message_length - headers");
+}
+
+// Feeds `chunks` and returns the summaries of all results; stops at the first error.
+std::vector<std::string> run(StreamDecoder& d, const std::vector<Bytes>& chunks, bool whole, std::size_t max) {
+    std::vector<std::string> out;
+    for (Bytes chunk : chunks) {
+        const std::size_t max_calls = chunk.size() + 2;
+        std::size_t calls = 0;
+        for (;;) {
+            check(++calls <= max_calls, "bounded number of feed() calls per chunk");
+            const auto step = d.feed(chunk);
+            check(step.consumed <= chunk.size(), "consumed <= size");
+            if (step.kind == Kind::need_more) {
+                check(step.consumed == chunk.size(), "need_more consumes everything");
+                break;
+            }
+            out.push_back(summarize(step));
+            if (step.kind == Kind::error) {
+                check(static_cast<bool>(step.error), "an error has an error code");
+                check(d.feed(chunk.subspan(step.consumed)).kind == Kind::error, "failed until reset()");
+                return out;
+            }
+            check(step.consumed > 0, "progress");
+            if (whole && step.kind == Kind::overflow) check_overflow(step, max, chunk.first(step.consumed));
+            if (whole && step.kind == Kind::packet) check_reencodes(step, chunk.first(step.consumed));
+            chunk = chunk.subspan(step.consumed);
+            if (chunk.empty()) break;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    SplitMix rng{hash_of(data, size)};
+    static constexpr std::size_t limits[] = {std::numeric_limits<std::size_t>::max(), 1024, 100, 20, 9, 2, 0};
+    StreamDecoder::Options options;
+    options.max_message_length = limits[rng.next() % (sizeof limits / sizeof limits[0])];
+    options.max_control_packet_length = rng.next() % 2 == 0 ? std::size_t{1} << 20 : 64;
+    const Bytes input(data, size);
+
+    StreamDecoder whole(options);
+    const auto expected = run(whole, {input}, true, options.max_message_length);
+
+    std::vector<Bytes> chunks;
+    for (std::size_t pos = 0; pos < size;) {
+        const std::size_t n = std::min<std::size_t>(size - pos, rng.next() % 8 == 0 ? 0 : 1 + rng.next() % 64);
+        chunks.push_back(input.subspan(pos, n));
+        pos += n;
+    }
+    StreamDecoder chunked(options);
+    check(run(chunked, chunks, false, options.max_message_length) == expected, "fuzzed chunks agree with whole");
+
+    std::vector<Bytes> bytes;
+    for (std::size_t i = 0; i < size; ++i) bytes.push_back(input.subspan(i, 1));
+    StreamDecoder bytewise(options);
+    check(run(bytewise, bytes, false, options.max_message_length) == expected, "byte by byte agrees with whole");
+
+    // reset() makes a failed or half-fed decoder usable again.
+    bytewise.reset();
+    static constexpr std::uint8_t pingresp[] = {0xD0, 0x00};
+    check(bytewise.feed(pingresp).kind == Kind::packet, "decoder works after reset()");
+    return 0;
+}
