@@ -1,0 +1,345 @@
+#include "client_methods.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "args.hpp"
+#include "client_options.hpp"
+#include "lua_client.hpp"
+#include "nmqtt/protocol/topic.hpp"
+
+namespace nmqtt::lua {
+namespace {
+
+using ObjectSlot = std::shared_ptr<Object>;
+
+constexpr std::uint16_t default_port = 1883;
+constexpr std::string_view events[] = {"connect", "connfail", "suback", "unsuback",
+                                       "puback",  "message",  "overflow", "offline"};
+
+LuaClient& check_client(lua_State* L) {
+    auto* slot = static_cast<ObjectSlot*>(luaL_testudata(L, 1, client_type));
+    if (slot == nullptr) throw type_error(L, 1, client_type);
+    if (!*slot) throw ArgError(1, "client already finalized");
+    return static_cast<LuaClient&>(**slot);
+}
+
+/// Stores the function (or nil) at `arg` under `slot` of the client's user value table.
+void set_callback(lua_State* L, const char* slot, int arg) {
+    lua_getuservalue(L, 1);
+    lua_pushstring(L, slot);
+    if (lua_type(L, arg) == LUA_TFUNCTION) {
+        lua_pushvalue(L, arg);
+    } else {
+        lua_pushnil(L);
+    }
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+void check_topic_name(int arg, std::string_view topic) {
+    if (const std::error_code error = protocol::validate_topic_name(topic)) {
+        if (topic.find_first_of("+#") != std::string_view::npos) {
+            throw ArgError(arg, "wildcards are not allowed in a topic name");
+        }
+        if (topic.empty()) throw ArgError(arg, "empty topic name");
+        throw ArgError(arg, "invalid topic name (" + error.message() + ")");
+    }
+}
+
+void check_topic_filter(int arg, std::string_view filter) {
+    if (const std::error_code error = protocol::validate_topic_filter(filter)) {
+        throw ArgError(arg, "malformed topic filter '" + std::string(filter) + "' (" + error.message() + ")");
+    }
+}
+
+/// Raises "already connected" for Errc::already_connected and the error's message otherwise.
+[[noreturn]] void rethrow_client_error(const std::system_error& e) {
+    if (e.code() == make_error_code(Errc::already_connected)) throw LuaError("already connected");
+    throw LuaError(e.code().message());
+}
+
+// --- mqtt.Client() ------------------------------------------------------------------------------------
+
+int client_new_impl(lua_State* L) {
+    ClientOptions options = parse_client_options(L);
+    Runtime& runtime = Runtime::of(L);
+    auto* slot = static_cast<ObjectSlot*>(lua_newuserdata(L, sizeof(ObjectSlot)));
+    new (slot) ObjectSlot();
+    luaL_setmetatable(L, client_type);
+    lua_newtable(L);
+    lua_setuservalue(L, -2);
+    std::shared_ptr<LuaClient> client;
+    try {
+        client = std::make_shared<LuaClient>(runtime, std::move(options));
+    } catch (const std::system_error& e) {
+        throw ArgError(1, e.code().message());
+    }
+    *slot = client;
+    runtime.register_object(L, -1, client.get());
+    return 1;
+}
+
+int client_gc(lua_State* L) {
+    auto* slot = static_cast<ObjectSlot*>(luaL_testudata(L, 1, client_type));
+    if (slot != nullptr && *slot) {
+        ObjectSlot object = std::move(*slot);
+        slot->reset();
+        object->runtime().bury(std::move(object));
+    }
+    return 0;
+}
+
+int client_tostring(lua_State* L) {
+    auto* slot = static_cast<ObjectSlot*>(luaL_testudata(L, 1, client_type));
+    const char* state = slot != nullptr && *slot ? static_cast<LuaClient&>(**slot).state_name() : "finalized";
+    lua_pushfstring(L, "mqtt.client (%s): %p", state, lua_topointer(L, 1));
+    return 1;
+}
+
+// --- connect / close / lwt / on / state ----------------------------------------------------------------
+
+struct ConnectArgs {
+    std::string_view host;
+    std::uint16_t port = default_port;
+    bool secure = false;
+    bool secure_is_integer = false;
+    int on_connect = 0;  // stack index of the callback slots (0: absent)
+    int on_fail = 0;
+};
+
+bool is_callback_slot(lua_State* L, int i) { return lua_isnil(L, i) || lua_type(L, i) == LUA_TFUNCTION; }
+
+// Parses host[, port[, secure]][, on_connect[, on_fail]] the way NodeMCU does (a number is a port, a
+// boolean or number after it is `secure`, then functions or nils), except that a nil is also read as the
+// default port or secure flag when the arguments after it need it to be.
+ConnectArgs parse_connect(lua_State* L) {
+    ConnectArgs args;
+    args.host = check_string(L, 2);
+    const int top = lua_gettop(L);
+    int i = 3;
+    const bool port_nil = lua_isnil(L, i) && (top - i >= 3 || lua_type(L, i + 1) == LUA_TBOOLEAN ||
+                                              lua_type(L, i + 1) == LUA_TNUMBER);
+    if (i <= top && (lua_type(L, i) == LUA_TNUMBER || port_nil)) {
+        args.port = static_cast<std::uint16_t>(opt_integer(L, i, default_port, 1, 65535));
+        ++i;
+    }
+    const bool secure_nil = lua_isnil(L, i) && top - i >= 2;
+    if (i <= top && (lua_type(L, i) == LUA_TBOOLEAN || lua_type(L, i) == LUA_TNUMBER || secure_nil)) {
+        args.secure_is_integer = lua_type(L, i) == LUA_TNUMBER;
+        args.secure = opt_flag(L, i, false);
+        ++i;
+    }
+    for (int* callback : {&args.on_connect, &args.on_fail}) {
+        if (i > top) break;
+        if (!is_callback_slot(L, i)) throw type_error(L, i, "function");
+        *callback = i++;
+    }
+    return args;
+}
+
+int client_connect(lua_State* L) {
+    LuaClient& client = check_client(L);
+    const ConnectArgs args = parse_connect(L);
+    if (client.is_active()) throw LuaError("already connected");
+    Runtime& runtime = client.runtime();
+    if (args.secure_is_integer && runtime.first_time("secure-integer")) {
+        std::fputs("nmqtt: deprecated: connect()'s `secure` as integer 0/1; pass false or true\n", stderr);
+    }
+    // Aliasing: a function replaces the "connect"/"connfail" callback, nil keeps it.
+    if (args.on_connect != 0 && !lua_isnil(L, args.on_connect)) set_callback(L, "connect", args.on_connect);
+    if (args.on_fail != 0 && !lua_isnil(L, args.on_fail)) set_callback(L, "connfail", args.on_fail);
+    Runtime::Enter enter(runtime, L);
+    try {
+        client.connect(std::string(args.host), args.port, args.secure);
+    } catch (const std::system_error& e) {
+        rethrow_client_error(e);
+    }
+    return 0;
+}
+
+int client_close(lua_State* L) {
+    LuaClient& client = check_client(L);
+    Runtime::Enter enter(client.runtime(), L);
+    lua_pushboolean(L, client.close() ? 1 : 0);
+    return 1;
+}
+
+int client_lwt(lua_State* L) {
+    LuaClient& client = check_client(L);
+    const std::string_view topic = check_string(L, 2);
+    check_topic_name(2, topic);
+    const std::string_view message = check_string(L, 3);
+    const int qos = opt_qos(L, 4);
+    const bool retain = opt_flag(L, 5, false);
+    if (client.is_active()) throw LuaError("lwt() must be called before connect()");
+    try {
+        client.client().lwt(std::string(topic), std::string(message), qos, retain);
+    } catch (const std::system_error& e) {
+        if (e.code() == make_error_code(Errc::already_connected)) {
+            throw LuaError("lwt() must be called before connect()");
+        }
+        throw ArgError(1, e.code().message());
+    }
+    return 0;
+}
+
+int client_on(lua_State* L) {
+    check_client(L);
+    const std::string_view event = check_string(L, 2);
+    const auto* found = std::find(std::begin(events), std::end(events), event);
+    if (found == std::end(events)) {
+        throw ArgError(2, "invalid event '" + std::string(event) +
+                              "' (connect, connfail, suback, unsuback, puback, message, overflow or offline)");
+    }
+    check_optional_function(L, 3);
+    set_callback(L, found->data(), 3);  // nil unregisters (extension)
+    return 0;
+}
+
+int client_state(lua_State* L) {
+    lua_pushstring(L, check_client(L).state_name());
+    return 1;
+}
+
+// --- publish / subscribe / unsubscribe ------------------------------------------------------------------
+
+int client_publish(lua_State* L) {
+    LuaClient& client = check_client(L);
+    const std::string_view topic = check_string(L, 2);
+    check_topic_name(2, topic);
+    const std::string_view payload = check_string(L, 3);
+    const int qos = opt_qos(L, 4);
+    const bool retain = opt_flag(L, 5, false);
+    check_optional_function(L, 6);
+    check_optional_function(L, 7);
+    if (lua_type(L, 6) == LUA_TFUNCTION) set_callback(L, "puback", 6);  // aliases "puback" for all publishes
+    Runtime::Enter enter(client.runtime(), L);
+    const lua_Integer key = client.store_completion(L, 7);
+    const bool ok = client.client().publish(topic, payload, qos, retain, {}, client.publish_done(key));
+    if (!ok) client.drop_completion(L, key);
+    lua_pushboolean(L, ok ? 1 : 0);
+    return 1;
+}
+
+/// Reads {topic=qos, ...} at `arg`, sorted by topic so that the order on the wire is reproducible.
+std::vector<std::pair<std::string, int>> subscribe_table(lua_State* L, int arg) {
+    std::vector<std::pair<std::string, int>> filters;
+    lua_pushnil(L);
+    while (lua_next(L, arg) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) throw ArgError(arg, "table keys must be topic filters (strings)");
+        std::string filter = lua_tostring(L, -2);
+        check_topic_filter(arg, filter);
+        int is_integer = 0;
+        const lua_Integer qos = lua_tointegerx(L, -1, &is_integer);
+        if (is_integer == 0 || qos < 0 || qos > 2) {
+            throw ArgError(arg, "QoS of '" + filter + "' must be 0, 1 or 2");
+        }
+        filters.emplace_back(std::move(filter), static_cast<int>(qos));
+        lua_pop(L, 1);
+    }
+    if (filters.empty()) throw ArgError(arg, "empty table: no topic to subscribe to");
+    std::sort(filters.begin(), filters.end());
+    return filters;
+}
+
+/// Reads {topic=anything, ...} at `arg`, sorted.
+std::vector<std::string> unsubscribe_table(lua_State* L, int arg) {
+    std::vector<std::string> filters;
+    lua_pushnil(L);
+    while (lua_next(L, arg) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) throw ArgError(arg, "table keys must be topic filters (strings)");
+        std::string filter = lua_tostring(L, -2);
+        check_topic_filter(arg, filter);
+        filters.push_back(std::move(filter));
+        lua_pop(L, 1);
+    }
+    if (filters.empty()) throw ArgError(arg, "empty table: no topic to unsubscribe from");
+    std::sort(filters.begin(), filters.end());
+    return filters;
+}
+
+int client_subscribe(lua_State* L) {
+    LuaClient& client = check_client(L);
+    std::vector<std::pair<std::string, int>> filters;
+    int callback = 3;
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        filters = subscribe_table(L, 2);
+    } else {
+        std::string filter(check_string(L, 2));
+        check_topic_filter(2, filter);
+        // subscribe(topic, qos[, cb]); qos defaults to 0, also when the callback takes its place.
+        const int qos = lua_type(L, 3) == LUA_TFUNCTION ? 0 : opt_qos(L, 3);
+        if (lua_type(L, 3) != LUA_TFUNCTION) callback = 4;
+        filters.emplace_back(std::move(filter), qos);
+    }
+    check_optional_function(L, callback);
+    check_optional_function(L, callback + 1);
+    if (lua_type(L, callback) == LUA_TFUNCTION) set_callback(L, "suback", callback);
+    Runtime::Enter enter(client.runtime(), L);
+    const lua_Integer key = client.store_completion(L, callback + 1);
+    std::vector<std::string> names;
+    if (key != 0) {
+        for (const auto& filter : filters) names.push_back(filter.first);
+    }
+    const bool ok = client.client().subscribe(std::span<const std::pair<std::string, int>>(filters), {},
+                                              client.subscribe_done(key, std::move(names)));
+    if (!ok) client.drop_completion(L, key);
+    lua_pushboolean(L, ok ? 1 : 0);
+    return 1;
+}
+
+int client_unsubscribe(lua_State* L) {
+    LuaClient& client = check_client(L);
+    std::vector<std::string> filters;
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        filters = unsubscribe_table(L, 2);
+    } else {
+        filters.emplace_back(check_string(L, 2));
+        check_topic_filter(2, filters.front());
+    }
+    check_optional_function(L, 3);
+    check_optional_function(L, 4);
+    if (lua_type(L, 3) == LUA_TFUNCTION) set_callback(L, "unsuback", 3);
+    Runtime::Enter enter(client.runtime(), L);
+    const lua_Integer key = client.store_completion(L, 4);
+    const bool ok = client.client().unsubscribe(std::span<const std::string>(filters), {}, client.unsubscribe_done(key));
+    if (!ok) client.drop_completion(L, key);
+    lua_pushboolean(L, ok ? 1 : 0);
+    return 1;
+}
+
+}  // namespace
+
+void register_client_type(lua_State* L) {
+    if (luaL_newmetatable(L, client_type) == 0) {
+        lua_pop(L, 1);
+        return;
+    }
+    static const luaL_Reg methods[] = {
+        {"connect", guarded<client_connect>},   {"close", guarded<client_close>},
+        {"lwt", guarded<client_lwt>},           {"on", guarded<client_on>},
+        {"publish", guarded<client_publish>},   {"subscribe", guarded<client_subscribe>},
+        {"unsubscribe", guarded<client_unsubscribe>}, {"state", guarded<client_state>},
+        {nullptr, nullptr},
+    };
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, client_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, client_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushstring(L, client_type);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+}
+
+int client_new(lua_State* L) { return guarded<client_new_impl>(L); }
+
+}  // namespace nmqtt::lua

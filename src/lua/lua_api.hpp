@@ -1,0 +1,26 @@
+// Entry points of the Lua bindings for hosts: the `nmqtt run` runner and the loadable module mqtt.so.
+#pragma once
+
+#include <lua.hpp>
+
+#include <chrono>
+#include <optional>
+
+#include "runtime.hpp"
+
+namespace nmqtt::lua {
+
+/// lua_CFunction: pushes the `mqtt` module table (mqtt.Client, the CONN_FAIL_* / CONNACK_* constants, and
+/// the extensions mqtt.run() / mqtt.poll()).
+int open_mqtt(lua_State* L);
+/// lua_CFunction: pushes the `tmr` module table (NodeMCU's timer module: timer objects and the static API).
+int open_tmr(lua_State* L);
+/// Loads both as globals `mqtt` and `tmr` and as package.loaded["mqtt"], ["tmr"] and ["mqtt.tmr"].
+void open_globals(lua_State* L);
+
+/// Runs the event loop of L's state until nothing is left to wait for (see Runtime::run()).
+LoopOutcome run_event_loop(lua_State* L, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+/// From now on SIGINT/SIGTERM make run_event_loop() close every client cleanly and return `interrupted`.
+void catch_signals(lua_State* L);
+
+}  // namespace nmqtt::lua

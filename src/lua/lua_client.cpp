@@ -1,0 +1,231 @@
+#include "lua_client.hpp"
+
+#include <system_error>
+#include <utility>
+
+#include "args.hpp"
+
+namespace nmqtt::lua {
+
+LuaClient::LuaClient(Runtime& runtime, ClientOptions options)
+    : Object(runtime), client_(std::make_unique<Client>(runtime.io(), std::move(options))) {
+    install_callbacks();
+}
+
+LuaClient::~LuaClient() {
+    mark_collected();  // the client's destructor may still report events: they must not reach Lua
+    client_.reset();
+}
+
+void LuaClient::install_callbacks() {
+    client_->on(Event::connect, [this](Client&) { handle_connect(); });
+    client_->on_connfail([this](Client&, int reason) { handle_connfail(reason); });
+    client_->on(Event::offline, [this](Client&) { handle_offline(); });
+    client_->on(Event::puback, [this](Client&) { emit("puback"); });
+    client_->on(Event::suback, [this](Client&) { emit("suback"); });
+    client_->on(Event::unsuback, [this](Client&) { emit("unsuback"); });
+    client_->on_message([this](Client&, const MessageView& m) { emit_message("message", m, true); });
+    client_->on_overflow([this](Client&, const MessageView& m) { emit_message("overflow", m, false); });
+}
+
+void LuaClient::connect(std::string host, std::uint16_t port, bool secure) {
+    if (is_active()) throw LuaError("already connected");
+    connecting_ = true;
+    update_anchor();
+    try {
+        client_->connect(std::move(host), port, secure);
+    } catch (...) {
+        connecting_ = false;
+        update_anchor();
+        throw;
+    }
+}
+
+bool LuaClient::close() {
+    const bool was_connecting = connecting_;
+    const bool was_established = established_;
+    const bool was_awaiting = awaiting_offline_;
+    connecting_ = false;  // a connect in progress is cancelled silently
+    if (established_) {
+        established_ = false;
+        awaiting_offline_ = true;
+    }
+    const bool closed = client_->close();
+    if (!closed) {
+        connecting_ = was_connecting;
+        established_ = was_established;
+        awaiting_offline_ = was_awaiting;
+    }
+    update_anchor();
+    return closed;
+}
+
+void LuaClient::close_for_exit() {
+    if (is_active()) close();
+}
+
+const char* LuaClient::state_name() const noexcept {
+    if (established_) return "connected";
+    if (connecting_) return "connecting";
+    if (awaiting_offline_) return "closing";
+    return "disconnected";
+}
+
+void LuaClient::handle_connect() {
+    if (is_collected() || !connecting_) return;
+    connecting_ = false;
+    established_ = true;
+    update_anchor();
+    emit("connect");
+}
+
+void LuaClient::handle_connfail(int reason) {
+    if (is_collected()) return;
+    if (established_) {  // the reference: losing an established connection runs "offline", never "connfail"
+        handle_offline();
+        return;
+    }
+    if (!connecting_) return;  // cancelled by close(): silent
+    connecting_ = false;
+    emit_connfail(reason);
+    update_anchor();
+}
+
+void LuaClient::handle_offline() {
+    if (is_collected()) return;
+    const bool report = established_ || awaiting_offline_;
+    established_ = false;
+    awaiting_offline_ = false;
+    if (report) emit("offline");  // a failed connect reports through "connfail" only
+    update_anchor();
+}
+
+bool LuaClient::push_callback(lua_State* L, const char* slot) const {
+    if (!runtime().push_object(L, this)) return false;
+    lua_getuservalue(L, -1);
+    lua_pushstring(L, slot);
+    if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+        lua_pop(L, 3);
+        return false;
+    }
+    lua_replace(L, -2);  // object, function
+    lua_insert(L, -2);   // function, object
+    return true;
+}
+
+bool LuaClient::push_completion(lua_State* L, lua_Integer key) const {
+    if (key == 0 || !runtime().push_object(L, this)) return false;
+    lua_getuservalue(L, -1);
+    if (lua_rawgeti(L, -1, key) != LUA_TFUNCTION) {
+        lua_pop(L, 3);
+        return false;
+    }
+    lua_pushnil(L);
+    lua_rawseti(L, -3, key);  // called once
+    lua_replace(L, -2);
+    lua_insert(L, -2);
+    return true;
+}
+
+void LuaClient::emit(const char* slot) {
+    if (is_collected()) return;
+    runtime().call([this, slot](lua_State* L) {
+        if (push_callback(L, slot)) lua_call(L, 1, 0);
+    });
+}
+
+void LuaClient::emit_connfail(int reason) {
+    runtime().call([this, reason](lua_State* L) {
+        if (!push_callback(L, "connfail")) return;
+        lua_pushinteger(L, reason);
+        lua_call(L, 2, 0);
+    });
+}
+
+void LuaClient::emit_message(const char* slot, const MessageView& message, bool nil_if_empty) {
+    if (is_collected()) return;
+    runtime().call([this, slot, &message, nil_if_empty](lua_State* L) {
+        if (!push_callback(L, slot)) return;
+        lua_pushlstring(L, message.topic.data(), message.topic.size());
+        if (message.payload.empty() && nil_if_empty) {
+            lua_pushnil(L);  // as NodeMCU: an empty payload arrives as nil
+        } else {
+            lua_pushlstring(L, message.payload.data(), message.payload.size());
+        }
+        lua_createtable(L, 0, 4);  // extension: the 4th argument
+        lua_pushinteger(L, static_cast<lua_Integer>(message.qos));
+        lua_setfield(L, -2, "qos");
+        lua_pushboolean(L, message.retain ? 1 : 0);
+        lua_setfield(L, -2, "retain");
+        lua_pushboolean(L, message.dup ? 1 : 0);
+        lua_setfield(L, -2, "dup");
+        lua_pushinteger(L, message.packet_id);
+        lua_setfield(L, -2, "packet_id");
+        lua_call(L, 4, 0);
+    });
+}
+
+lua_Integer LuaClient::store_completion(lua_State* L, int arg) {
+    if (lua_type(L, arg) != LUA_TFUNCTION) return 0;
+    const lua_Integer key = ++next_key_;
+    lua_getuservalue(L, 1);
+    lua_pushvalue(L, arg);
+    lua_rawseti(L, -2, key);
+    lua_pop(L, 1);
+    return key;
+}
+
+void LuaClient::drop_completion(lua_State* L, lua_Integer key) {
+    if (key == 0) return;
+    lua_getuservalue(L, 1);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, key);
+    lua_pop(L, 1);
+}
+
+Client::PublishCompletion LuaClient::publish_done(lua_Integer key) {
+    if (key == 0) return {};
+    return [this, key](std::error_code error, PacketId packet_id) { complete(key, error, packet_id, nullptr, {}); };
+}
+
+Client::UnsubscribeCompletion LuaClient::unsubscribe_done(lua_Integer key) {
+    if (key == 0) return {};
+    return [this, key](std::error_code error, PacketId packet_id) { complete(key, error, packet_id, nullptr, {}); };
+}
+
+Client::SubscribeCompletion LuaClient::subscribe_done(lua_Integer key, std::vector<std::string> filters) {
+    if (key == 0) return {};
+    return [this, key, filters = std::move(filters)](std::error_code error, PacketId packet_id,
+                                                     std::span<const std::uint8_t> granted) {
+        complete(key, error, packet_id, &filters, granted);
+    };
+}
+
+// done(client, err, packet_id[, granted]): err is nil on success, else the error message; granted maps each
+// filter to the granted QoS (128 when the broker refused it).
+void LuaClient::complete(lua_Integer key, std::error_code error, PacketId packet_id,
+                         const std::vector<std::string>* filters, std::span<const std::uint8_t> granted) {
+    if (is_collected()) return;
+    const std::string message = error ? error.message() : std::string();
+    runtime().call([&](lua_State* L) {
+        if (!push_completion(L, key)) return;
+        if (error) {
+            lua_pushlstring(L, message.data(), message.size());
+        } else {
+            lua_pushnil(L);
+        }
+        lua_pushinteger(L, packet_id);
+        if (filters == nullptr) {
+            lua_call(L, 3, 0);
+            return;
+        }
+        lua_createtable(L, 0, static_cast<int>(filters->size()));
+        for (std::size_t i = 0; i < filters->size() && i < granted.size(); ++i) {
+            lua_pushinteger(L, granted[i]);
+            lua_setfield(L, -2, (*filters)[i].c_str());
+        }
+        lua_call(L, 4, 0);
+    });
+}
+
+}  // namespace nmqtt::lua

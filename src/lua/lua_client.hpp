@@ -1,0 +1,74 @@
+// LuaClient: one mqtt.client userdata's C++ side. It owns the nmqtt::Client, turns its events into the
+// Lua callbacks stored in the userdata's user value table, and applies the NodeMCU rules on top of the
+// events: only the failure callback after a failed connect, only "offline" after an established connection.
+#pragma once
+
+#include <lua.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nmqtt/client.hpp"
+#include "runtime.hpp"
+
+namespace nmqtt::lua {
+
+class LuaClient final : public Object {
+public:
+    /// Builds the client on the runtime's io_context. Throws std::system_error as nmqtt::Client does.
+    LuaClient(Runtime& runtime, ClientOptions options);
+    ~LuaClient() override;
+
+    [[nodiscard]] Client& client() noexcept { return *client_; }
+
+    /// Starts a connection. Throws LuaError("already connected") while connected or connecting, and
+    /// std::system_error for what nmqtt::Client::connect() rejects.
+    void connect(std::string host, std::uint16_t port, bool secure);
+    /// client:close(): true when something was closed or cancelled.
+    bool close();
+    /// True while connected or connecting (lwt() is refused then).
+    [[nodiscard]] bool is_active() const noexcept { return connecting_ || established_; }
+    /// "connected", "connecting", "closing" (closed, "offline" not yet delivered) or "disconnected".
+    [[nodiscard]] const char* state_name() const noexcept;
+
+    /// Stores the function at `arg` (if it is one) under a fresh key of the user value table; returns the
+    /// key, or 0 when there is no function. The completions below call it once and drop it.
+    lua_Integer store_completion(lua_State* L, int arg);
+    void drop_completion(lua_State* L, lua_Integer key);
+    Client::PublishCompletion publish_done(lua_Integer key);
+    Client::UnsubscribeCompletion unsubscribe_done(lua_Integer key);
+    Client::SubscribeCompletion subscribe_done(lua_Integer key, std::vector<std::string> filters);
+
+    void close_for_exit() override;
+    [[nodiscard]] bool is_closing() const noexcept override { return awaiting_offline_ && !is_collected(); }
+
+private:
+    void install_callbacks();
+    void handle_connect();
+    void handle_connfail(int reason);
+    void handle_offline();
+    void update_anchor() { set_anchored(connecting_ || established_ || awaiting_offline_); }
+
+    /// Pushes the function stored under `slot` and the client userdata; false (nothing pushed) if none.
+    bool push_callback(lua_State* L, const char* slot) const;
+    bool push_completion(lua_State* L, lua_Integer key) const;
+    void emit(const char* slot);
+    void emit_connfail(int reason);
+    void emit_message(const char* slot, const MessageView& message, bool nil_if_empty);
+    void complete(lua_Integer key, std::error_code error, PacketId packet_id,
+                  const std::vector<std::string>* filters, std::span<const std::uint8_t> granted);
+
+    std::unique_ptr<Client> client_;
+    lua_Integer next_key_ = 0;
+    bool connecting_ = false;        // connect() called, no CONNACK or failure yet
+    bool established_ = false;       // CONNACK accepted, connection not yet lost or closed
+    bool awaiting_offline_ = false;  // close() of an established connection: "offline" still to come
+};
+
+/// Name of the metatable of mqtt.client userdata.
+inline constexpr const char* client_type = "mqtt.client";
+
+}  // namespace nmqtt::lua
