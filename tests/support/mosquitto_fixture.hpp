@@ -67,7 +67,9 @@ public:
     /// On the first start, port collisions with other processes are retried with new ports; later starts
     /// keep the ports (retrying the bind for a few seconds). Throws std::runtime_error on failure.
     void start();
-    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and reaps it. No-op if stopped.
+    /// Stops the broker (SIGTERM, then SIGKILL after 5 s) and reaps it. No-op if stopped. Bytes a client
+    /// sent that the broker has not read yet are lost: wait_for_log("Received PUBLISH from ...") first when
+    /// a test depends on them (e.g. a retained message that must survive a restart with persistence).
     void stop();
     /// Sends SIGKILL (a crash: no persistence flush, no wills cleanup) and reaps it. No-op if stopped.
     void kill();
