@@ -1,0 +1,274 @@
+#include "connect_options.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <random>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "nmqtt/error.hpp"
+#include "nmqtt/protocol/topic.hpp"
+
+namespace nmqtt::cli {
+
+namespace {
+
+// The largest MQTT packet (remaining length 268,435,455 plus a 5-byte fixed header): a command line tool
+// receives whatever the broker forwards instead of NodeMCU's 1024-byte limit.
+constexpr std::size_t max_packet_size = 268'435'455 + 5;
+
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+    if (text.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        auto c = text[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != prefix[i]) return false;
+    }
+    return true;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+    unsigned value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc{} || ptr != end || value == 0 || value > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(value);
+}
+
+// Splits "user[:password]" into the URL's credentials.
+void parse_userinfo(std::string_view userinfo, BrokerUrl& url) {
+    const auto colon = userinfo.find(':');
+    url.username = std::string(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) url.password = std::string(userinfo.substr(colon + 1));
+}
+
+// Parses "host[:port]" or "[v6-address][:port]". Returns an error message or "".
+std::string parse_host_port(std::string_view hostport, BrokerUrl& url) {
+    std::optional<std::string_view> port_text;
+    if (!hostport.empty() && hostport.front() == '[') {
+        const auto close = hostport.find(']');
+        if (close == std::string_view::npos) return "unterminated '[' in the host";
+        url.host = std::string(hostport.substr(1, close - 1));
+        const auto rest = hostport.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') return "unexpected characters after ']'";
+        if (!rest.empty()) port_text = rest.substr(1);
+    } else {
+        const auto colon = hostport.find(':');
+        url.host = std::string(hostport.substr(0, colon));
+        if (colon != std::string_view::npos) port_text = hostport.substr(colon + 1);
+    }
+    if (url.host.empty()) return "missing host";
+    if (port_text) {
+        url.port = parse_port(*port_text);
+        if (!url.port) return fmt::format("bad port '{}' (1..65535)", *port_text);
+    }
+    return {};
+}
+
+std::string random_suffix() {
+    std::random_device device;
+    return fmt::format("{:08x}", device());
+}
+
+}  // namespace
+
+std::optional<BrokerUrl> parse_broker_url(std::string_view text, std::string& error) {
+    BrokerUrl url;
+    if (starts_with_ignoring_case(text, "mqtts://")) {
+        url.secure = true;
+        text.remove_prefix(8);
+    } else if (starts_with_ignoring_case(text, "mqtt://")) {
+        text.remove_prefix(7);
+    } else {
+        error = "the URL must start with mqtt:// or mqtts://";
+        return std::nullopt;
+    }
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos || slash + 1 == text.size()) {
+        error = "the URL has no topic (mqtt(s)://[user[:password]@]host[:port]/topic)";
+        return std::nullopt;
+    }
+    url.topic = std::string(text.substr(slash + 1));
+    auto authority = text.substr(0, slash);
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        parse_userinfo(authority.substr(0, at), url);
+        authority.remove_prefix(at + 1);
+    }
+    if (auto message = parse_host_port(authority, url); !message.empty()) {
+        error = std::move(message);
+        return std::nullopt;
+    }
+    return url;
+}
+
+ConnectOptions::ConnectOptions(std::string command) : command_(std::move(command)) {}
+
+void ConnectOptions::add_to(CLI::App& app) {
+    host_option_ = app.add_option("-h,--host", host_, "Broker host name or address (default: localhost)");
+    port_option_ = app.add_option("-p,--port", port_, "Broker port (default: 1883, 8883 with TLS)")
+                       ->check(CLI::Range(1, 65535));
+    id_option_ = app.add_option("-i,--id", client_id_, "Client id (default: nmqtt-<command>-<random>)");
+    username_option_ = app.add_option("-u,--username", username_, "User name");
+    password_option_ = app.add_option("-P,--pw", password_, "Password (needs -u)");
+    app.add_option("-k,--keepalive", keepalive_, "Keepalive in seconds, 0 disables it (default: 60)")
+        ->check(CLI::Range(0, 65535));
+    app.add_flag("-c,--disable-clean-session", persistent_session_,
+                 "Keep the session on the broker (clean session = 0); needs -i");
+    app.add_option("-L,--url", url_, "Broker and topic as mqtt(s)://[user[:password]@]host[:port]/topic");
+    app.add_flag("-d,--debug", debug_, "Print what the client does on stderr");
+    app.add_option("--will-topic", will_topic_, "Topic of the last will");
+    app.add_option("--will-payload", will_payload_, "Payload of the last will (needs --will-topic)");
+    app.add_option("--will-qos", will_qos_, "QoS of the last will (0..2)")->check(CLI::Range(0, 2));
+    app.add_flag("--will-retain", will_retain_, "Retain the last will");
+    app.add_option("--cafile", cafile_, "PEM file of trusted CAs; turns TLS on");
+    app.add_option("--capath", capath_, "Directory of hashed CA certificates; turns TLS on");
+    app.add_option("--cert", cert_, "Client certificate (PEM) for mutual TLS; needs --key");
+    app.add_option("--key", key_, "Client private key (PEM) for mutual TLS; needs --cert");
+    app.add_flag("--tls-use-os-certs", os_certs_, "Turn TLS on with the system's trusted CAs");
+    app.add_flag("--insecure", insecure_, "Do not verify the server certificate (chain and name)");
+}
+
+std::optional<std::string> ConnectOptions::apply_url(std::string& url_topic) {
+    if (host_option_->count() > 0 || port_option_->count() > 0) return "-L cannot be combined with -h or -p";
+    std::string error;
+    auto url = parse_broker_url(url_, error);
+    if (!url) return fmt::format("bad -L URL '{}': {}", url_, error);
+    host_ = url->host;
+    secure_ = url->secure;
+    port_ = url->port.value_or(std::uint16_t{0});
+    url_topic = url->topic;
+    if (url->username && username_option_->count() == 0) username_ = *url->username;
+    if (url->password && password_option_->count() == 0) password_ = *url->password;
+    return std::nullopt;
+}
+
+std::optional<std::string> ConnectOptions::check_will() const {
+    if (will_topic_.empty()) {
+        if (!will_payload_.empty() || will_qos_ != 0 || will_retain_) return "--will-* flags need --will-topic";
+        return std::nullopt;
+    }
+    if (auto ec = protocol::validate_topic_name(will_topic_)) {
+        return fmt::format("bad --will-topic '{}': {}", will_topic_, ec.message());
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> ConnectOptions::finish(std::string& url_topic) {
+    url_topic.clear();
+    if (!url_.empty()) {
+        if (auto error = apply_url(url_topic)) return error;
+    }
+    secure_ = secure_ || !cafile_.empty() || !capath_.empty() || !cert_.empty() || os_certs_;
+    if (cert_.empty() != key_.empty()) return "--cert and --key go together";
+    if (insecure_ && !secure_) return "--insecure needs TLS (--cafile, --capath, --tls-use-os-certs or mqtts://)";
+    if (password_option_->count() > 0 && username_.empty()) return "-P needs -u (MQTT-3.1.2-22)";
+    if (persistent_session_ && client_id_.empty()) return "-c needs a client id (-i)";
+    if (auto error = check_will()) return error;
+    if (port_ == 0) port_ = secure_ ? 8883 : 1883;
+    if (client_id_.empty()) client_id_ = fmt::format("nmqtt-{}-{}", command_, random_suffix());
+    return std::nullopt;
+}
+
+ClientOptions ConnectOptions::client_options() const {
+    ClientOptions options;
+    options.client_id = client_id_;
+    options.keepalive_seconds = keepalive_;
+    if (!username_.empty()) options.username = username_;
+    if (password_option_ != nullptr && (password_option_->count() > 0 || !password_.empty())) {
+        options.password = password_;
+    }
+    options.clean_session = !persistent_session_;
+    options.max_message_length = max_packet_size;
+    options.tls.verify_peer = !insecure_;
+    options.tls.ca_file = cafile_;
+    options.tls.ca_path = capath_;
+    options.tls.cert_file = cert_;
+    options.tls.key_file = key_;
+    return options;
+}
+
+void ConnectOptions::error(std::string_view message) const {
+    fmt::print(stderr, "nmqtt {}: {}\n", command_, message);
+}
+
+void ConnectOptions::debug(std::string_view message) const {
+    if (debug_) fmt::print(stderr, "nmqtt {}: {}\n", command_, message);
+}
+
+std::string connection_failure_message(int reason) {
+    return fmt::format("connection failed: {} ({})", reason_name(reason), reason);
+}
+
+struct CommandRun::Waits {
+    explicit Waits(asio::io_context& io) : signals(io, SIGINT, SIGTERM), deadline(io) {}
+    asio::signal_set signals;
+    asio::steady_timer deadline;
+};
+
+CommandRun::CommandRun(const ConnectOptions& options, ClientOptions client_options)
+    : options_(options), client_(std::move(client_options)), waits_(std::make_unique<Waits>(client_.context())) {}
+
+CommandRun::~CommandRun() = default;
+
+void CommandRun::set_deadline(std::chrono::milliseconds delay, std::function<void()> on_timeout) {
+    waits_->deadline.expires_after(delay);
+    waits_->deadline.async_wait([this, on_timeout = std::move(on_timeout)](std::error_code ec) {
+        if (!ec && !finished_) on_timeout();
+    });
+}
+
+int CommandRun::run(std::function<void()> on_connected) {
+    client_.on(Event::offline, [this](Client&) {
+        if (finished_) return;
+        const auto detail = client_.last_error_message();
+        finish(ExitCode::connection_lost,
+               fmt::format("connection lost: {}", detail.empty() ? client_.last_error().message() : detail));
+    });
+    auto on_connect = [this, on_connected = std::move(on_connected)](Client&) {
+        options_.debug("connected (CONNACK accepted)");
+        if (!finished_) on_connected();
+    };
+    auto on_fail = [this](Client&, int reason) {
+        const auto detail = client_.last_error_message();
+        finish(ExitCode::connection_failed,
+               detail.empty() ? connection_failure_message(reason)
+                              : fmt::format("{}: {}", connection_failure_message(reason), detail));
+    };
+    waits_->signals.async_wait([this](std::error_code ec, int signal) {
+        if (ec) return;
+        options_.debug(fmt::format("signal {}: closing", signal));
+        finish(ExitCode::ok);
+    });
+    options_.debug(fmt::format("connecting to {}:{}{}", options_.host(), options_.port(),
+                               options_.is_secure() ? " with TLS" : ""));
+    try {
+        if (options_.has_will()) {
+            client_.lwt(options_.will_topic(), options_.will_payload(), options_.will_qos(), options_.will_retain());
+        }
+        client_.connect(options_.host(), options_.port(), options_.is_secure(), std::move(on_connect),
+                        std::move(on_fail));
+    } catch (const std::system_error& e) {
+        finish(ExitCode::usage, e.what());
+    }
+    client_.run();
+    return to_int(exit_code_);
+}
+
+void CommandRun::finish(ExitCode code, std::string_view message) {
+    if (finished_) return;
+    finished_ = true;
+    exit_code_ = code;
+    if (!message.empty()) options_.error(message);
+    waits_->signals.cancel();
+    waits_->deadline.cancel();
+    options_.debug("closing");
+    client_.close();
+}
+
+}  // namespace nmqtt::cli
