@@ -71,7 +71,8 @@ ScriptedPeer::ScriptedPeer(std::vector<Script> scripts) : scripts_(std::move(scr
 
 ScriptedPeer::ScriptedPeer(Mode mode, bool fill) : mode_(mode), done_(true) {
     const bool silent = mode_ == Mode::silent;
-    listen_fd_ = detail::bind_socket(host_, 0, silent ? 16 : 0);
+    // never_accept: the smallest receive buffer the kernel allows, so that a large CONNECT can fill it.
+    listen_fd_ = detail::bind_socket(host_, 0, silent ? 16 : 0, silent ? 0 : 1);
     port_ = detail::local_port(listen_fd_);
     if (silent) {
         thread_ = std::thread([this] { run_silent(); });

@@ -95,13 +95,16 @@ public:
     /// Modes without a script.
     enum class Mode {
         silent,        ///< accept every connection (up to 64), never read or write, keep it open
-        never_accept,  ///< listen(backlog 0) and never accept(). The kernel still completes the handshake of
-                       ///< the first queued connection(s), so the client's connect and CONNECT write succeed
-                       ///< (they sit in kernel buffers: a CONNECT is far below the minimum socket buffer,
-                       ///< so a write that blocks cannot be provoked this way) and it then waits for a
-                       ///< CONNACK that never comes. With fill_backlog=true the peer first fills the accept
-                       ///< queue itself, so the client's SYNs are dropped and its connect() never completes
-                       ///< (a connect timeout).
+        never_accept,  ///< listen(backlog 0) and never accept(), with the smallest SO_RCVBUF the kernel
+                       ///< allows (about 2 KB on Linux). The kernel still completes the handshake of the
+                       ///< first queued connection(s), so the client's connect succeeds, and a CONNECT of a
+                       ///< few hundred bytes is buffered by the kernels: the client then waits for a CONNACK
+                       ///< that never comes. A blocked CONNECT write cannot be provoked from this side alone:
+                       ///< on Linux loopback the client's send buffer autotunes up to tcp_wmem[2] (4 MB here;
+                       ///< measured: 1.6 MB accepted against this peer), far above the largest CONNECT (~320
+                       ///< KB). It blocks after a few KB only if the client's own SO_SNDBUF is set small.
+                       ///< With fill_backlog=true the peer first fills the accept queue itself, so the
+                       ///< client's SYNs are dropped and its connect() never completes (a connect timeout).
     };
 
     /// Runs `scripts`, one per connection.

@@ -48,10 +48,11 @@ std::runtime_error socket_error(const std::string& what) {
 
 }  // namespace
 
-int bind_socket(const std::string& host, std::uint16_t port, int backlog) {
+int bind_socket(const std::string& host, std::uint16_t port, int backlog, int receive_buffer) {
     const Address a = make_address(host, port);
     const int fd = ::socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) throw socket_error("socket");
+    if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&a.storage), a.size) != 0) {
         const auto error = socket_error("bind " + host + ":" + std::to_string(port));
         ::close(fd);

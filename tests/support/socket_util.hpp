@@ -10,8 +10,9 @@
 namespace nmqtt::test::detail {
 
 /// Creates a close-on-exec TCP socket bound to host:port (numeric IPv4 or IPv6 address; port 0 = any).
-/// Listens with `backlog` when backlog >= 0. Throws std::runtime_error on failure.
-int bind_socket(const std::string& host, std::uint16_t port, int backlog);
+/// Listens with `backlog` when backlog >= 0. A positive `receive_buffer` sets SO_RCVBUF before listen()
+/// (accepted connections inherit it). Throws std::runtime_error on failure.
+int bind_socket(const std::string& host, std::uint16_t port, int backlog, int receive_buffer = 0);
 
 /// Returns the local port of a bound socket.
 std::uint16_t local_port(int fd);
