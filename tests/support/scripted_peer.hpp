@@ -127,7 +127,7 @@ public:
     bool wait_connections(std::size_t n, std::chrono::milliseconds timeout);
     /// True when every script has finished and every step matched (always true in the scriptless modes).
     [[nodiscard]] bool matched() const;
-    /// Description of the first failure ("connection 0 step 2 (expect_bytes): got 10 02 ..."), or "".
+    /// Description of the first failure ("connection 0 step 2 (expect: expected C0 00 got E0 00)"), or "".
     [[nodiscard]] std::string failure() const;
     /// Everything the client sent on connection `index`, in order (empty if none).
     [[nodiscard]] ByteVector received(std::size_t index = 0) const;
