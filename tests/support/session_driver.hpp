@@ -172,6 +172,12 @@ inline std::string id_hex(PacketId id) {
     return text;
 }
 
+/// The packet id stored big-endian at `offset` of a packet (0 when the packet is too short).
+inline PacketId id_at(std::span<const std::uint8_t> packet, std::size_t offset) {
+    if (packet.size() < offset + 2) return 0;
+    return static_cast<PacketId>((packet[offset] << 8) | packet[offset + 1]);
+}
+
 /// The error code of an Errc, for comparisons that print well.
 inline std::error_code err(Errc e) { return make_error_code(e); }
 

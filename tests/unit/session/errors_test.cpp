@@ -87,7 +87,9 @@ TEST(SessionErrors, ViolationAfterValidPacketsInTheSameChunk) {
     const auto events = d.take_events();
     EXPECT_EQ(only<ev::Message>(events), (std::vector<ev::Message>{{"t", "x", QoS::at_least_once, false, false, 5}}));
     EXPECT_EQ(only<ev::ConnectionLost>(events), (std::vector<ev::ConnectionLost>{{err(Errc::bad_flags)}}));
-    EXPECT_TRUE(bytes_equal(d.take_output(), hex("40 02 00 05")));
+    // The PUBACK queued before the violation may be written or dropped; nothing else may be.
+    const auto out = d.take_output();
+    EXPECT_TRUE(out.empty() || bytes_equal(out, hex("40 02 00 05"))) << to_hex(out);
 }
 
 TEST(SessionErrors, ViolationWhileOutputIsPendingAddsNothingToIt) {

@@ -39,11 +39,28 @@ TEST(SessionKeepalive, PublishResetsTheTimer_MQTT_3_1_2_23) {
     d.advance(6s);
     d.publish_ok("t", "x", QoS::at_most_once);
     EXPECT_TRUE(bytes_equal(d.take_output(), hex("30 04 00 01 74 78")));  // written at t0 + 6 s
+    // The server is heard from too (design.md also pings after a keepalive of silence from the server).
+    d.feed("30 04 00 01 74 79");
+    d.take_events();
     d.advance(10s - 1ms);
     EXPECT_TRUE(d.take_output().empty());
     d.advance(1ms);
     EXPECT_TRUE(bytes_equal(d.take_output(), hex("C0 00")));
     EXPECT_EQ(d.write_times().back(), t0 + 16s);
+}
+
+TEST(SessionKeepalive, PingreqWhenTheServerIsSilentForKeepalive) {  // design.md: detects dead links
+    SessionDriver d(keepalive_options(10));
+    const TimePoint t0 = d.now();
+    d.connect();
+    for (int i = 0; i < 3; ++i) {
+        d.advance(3s);
+        d.publish_ok("t", "x", QoS::at_most_once);
+    }
+    EXPECT_EQ(split_packets(d.take_output()).size(), 3u);
+    d.advance(1s);  // t0 + 10 s: sent 1 s ago, but nothing heard since the CONNACK
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("C0 00")));
+    EXPECT_EQ(d.write_times().back(), t0 + 10s);
 }
 
 TEST(SessionKeepalive, AnAckSentResetsTheTimer_MQTT_3_1_2_23) {

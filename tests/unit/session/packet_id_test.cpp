@@ -81,57 +81,63 @@ TEST(SessionPacketId, NeverZeroAndWrapsAfter65535_MQTT_2_3_1_1) {
     }
 }
 
-TEST(SessionPacketId, DistinctWhileInUseAndExhaustionReported_MQTT_2_3_1_2) {
+// With every id in use a new request cannot go out: either publish() reports packet_ids_exhausted, or (as
+// design.md chooses: ids are given when a packet is sent) it waits in the queue until an id is free.
+// Returns true when it was queued.
+bool queued_for_lack_of_ids(SessionDriver& d, const Result<PacketId>& r) {
+    if (!r) {
+        EXPECT_EQ(r.error(), err(Errc::packet_ids_exhausted));
+        return false;
+    }
+    EXPECT_EQ(*r, 0) << "no id is free, so none can be given";
+    EXPECT_TRUE(d.take_output().empty()) << "sent without a free packet id";
+    EXPECT_EQ(d.session().queued_count(), 1u);
+    return true;
+}
+
+TEST(SessionPacketId, DistinctWhileInUse_MQTT_2_3_1_2) {
     SessionDriver d(wide_window_options());
     d.connect();
     const auto ids = use_every_id(d, q1);
     ASSERT_EQ(ids.size(), all_ids);
     EXPECT_EQ(bad_ids(ids), 0u);
     EXPECT_EQ(d.session().inflight_count(), all_ids);
-
-    EXPECT_EQ(d.publish("t", "", q1).error(), err(Errc::packet_ids_exhausted));
-    EXPECT_EQ(d.publish("t", "", q2).error(), err(Errc::packet_ids_exhausted));
-    const protocol::SubscribeEntry entry{"a", q0};
-    EXPECT_EQ(d.session().subscribe({&entry, 1}, 0, d.now()).error(), err(Errc::packet_ids_exhausted));
-    const std::string_view filter = "a";
-    EXPECT_EQ(d.session().unsubscribe({&filter, 1}, 0, d.now()).error(), err(Errc::packet_ids_exhausted));
     // QoS 0 needs no id.
     const auto r = d.publish("t", "x", q0);
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(*r, 0);
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("30 04 00 01 74 78")));
 }
 
-TEST(SessionPacketId, Qos1IdFreeAgainOnlyAfterPuback_MQTT_2_3_1_3) {
+TEST(SessionPacketId, Qos1IdReusedOnlyAfterPuback_MQTT_2_3_1_3) {
     SessionDriver d(wide_window_options());
     d.connect();
     const auto ids = use_every_id(d, q1);
     ASSERT_EQ(ids.size(), all_ids);
+    if (!queued_for_lack_of_ids(d, d.publish("t", "q", q1, 99))) return;
     const PacketId freed = ids[1234];
     d.feed(ack(0x40, freed));
     EXPECT_EQ(d.take_events(), (Events{ev::PublishDone{1235, freed, q1, {}}}));
-    const auto r = d.publish("t", "", q1, 1);
-    ASSERT_TRUE(r.has_value()) << r.error().message();
-    EXPECT_EQ(*r, freed);
-    EXPECT_EQ(d.publish("t", "", q1).error(), err(Errc::packet_ids_exhausted));
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("32 06 00 01 74" + id_hex(freed) + "71")));
+    d.feed(ack(0x40, freed));
+    EXPECT_EQ(d.take_events(), (Events{ev::PublishDone{99, freed, q1, {}}}));
 }
 
-TEST(SessionPacketId, Qos2IdFreeAgainOnlyAfterPubcomp_MQTT_2_3_1_3) {
+TEST(SessionPacketId, Qos2IdReusedOnlyAfterPubcomp_MQTT_2_3_1_3) {
     SessionDriver d(wide_window_options());
     d.connect();
     const auto ids = use_every_id(d, q2);
     ASSERT_EQ(ids.size(), all_ids);
+    if (!queued_for_lack_of_ids(d, d.publish("t", "q", q2, 99))) return;
     const PacketId id = ids[40000];
-    d.feed(ack(0x50, id));  // PUBREC: the id stays in use
+    d.feed(ack(0x50, id));  // PUBREC: the id stays in use, only the PUBREL goes out
     EXPECT_TRUE(bytes_equal(d.take_output(), ack(0x62, id)));
-    EXPECT_EQ(d.publish("t", "", q2).error(), err(Errc::packet_ids_exhausted));
     d.feed(ack(0x70, id));  // PUBCOMP: now it is free
     EXPECT_EQ(d.take_events(), (Events{ev::PublishDone{40001, id, q2, {}}}));
-    const auto r = d.publish("t", "", q2);
-    ASSERT_TRUE(r.has_value()) << r.error().message();
-    EXPECT_EQ(*r, id);
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("34 06 00 01 74" + id_hex(id) + "71")));
 }
 
-TEST(SessionPacketId, SubscribeIdFreeAgainAfterSuback_MQTT_2_3_1_3) {
+TEST(SessionPacketId, SubscribeIdReusedOnlyAfterSuback_MQTT_2_3_1_3) {
     SessionDriver d(wide_window_options());
     d.connect();
     const PacketId s = d.subscribe_ok({{"a", q1}}, 1);
@@ -141,22 +147,37 @@ TEST(SessionPacketId, SubscribeIdFreeAgainAfterSuback_MQTT_2_3_1_3) {
             break;
         }
     d.take_output();
-    EXPECT_EQ(d.publish("t", "", q1).error(), err(Errc::packet_ids_exhausted));
+    if (!queued_for_lack_of_ids(d, d.publish("t", "q", q1, 99))) return;
     d.feed("90 03" + id_hex(s) + "01");
     EXPECT_EQ(d.take_events(), (Events{ev::SubscribeDone{1, s, {0x01}, {}}}));
-    const auto r = d.publish("t", "", q1);
-    ASSERT_TRUE(r.has_value()) << r.error().message();
-    EXPECT_EQ(*r, s);
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("32 06 00 01 74" + id_hex(s) + "71")));
 }
 
-TEST(SessionPacketId, IdsOfQueuedPublishesAreDistinctToo) {
-    auto o = default_options();
-    o.max_inflight = 2;
-    SessionDriver d(o);
+TEST(SessionPacketId, SubscribeWaitsForAFreeIdToo_MQTT_2_3_1_2) {
+    SessionDriver d(wide_window_options());
+    d.connect();
+    const auto ids = use_every_id(d, q1);
+    ASSERT_EQ(ids.size(), all_ids);
+    const protocol::SubscribeEntry entry{"a", q0};
+    if (!queued_for_lack_of_ids(d, d.session().subscribe({&entry, 1}, 5, d.now()))) return;
+    d.feed(ack(0x40, ids[7]));
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("82 06" + id_hex(ids[7]) + "00 01 61 00")));
+}
+
+TEST(SessionPacketId, IdsOfQueuedRequestsAreDistinctOnTheWire) {
+    SessionDriver d(default_options());
     d.open();  // everything waits for the CONNACK
+    for (int i = 0; i < 10; ++i) d.publish_ok("t", "", i % 2 ? q1 : q2, 1);
+    d.subscribe_ok({{"a", q0}});
+    d.unsubscribe_ok({"a"});
+    d.take_output();
+    d.feed("20 02 00 00");
+    const auto packets = split_packets(d.take_output());
+    ASSERT_EQ(packets.size(), 12u);
     std::vector<PacketId> ids;
-    for (int i = 0; i < 10; ++i) ids.push_back(d.publish_ok("t", "", i % 2 ? q1 : q2, 1));
-    ids.push_back(d.subscribe_ok({{"a", q0}}));
+    for (std::size_t i = 0; i < 10; ++i) ids.push_back(id_at(packets[i], 5));
+    ids.push_back(id_at(packets[10], 2));
+    ids.push_back(id_at(packets[11], 2));
     EXPECT_EQ(bad_ids(ids), 0u);
 }
 
