@@ -282,6 +282,40 @@ TEST(FaultProxyTest, StallHoldsBytesUntilResume) {
     EXPECT_TRUE(bytes_equal(raw.read_packet(), pingresp));
 }
 
+TEST(FaultProxyTest, StallBothWaysThenResumeDeliversEverything) {
+    MosquittoFixture broker;
+    FaultProxy proxy(broker.host(), broker.port());
+    RawClient raw(proxy.host(), proxy.port());
+    ASSERT_TRUE(raw.send(connect_c1));
+    ASSERT_TRUE(bytes_equal(raw.read_packet(), connack_accepted));
+    // SUBSCRIBE id 1 to "b/t" at QoS 1; SUBACK granting QoS 1.
+    ASSERT_TRUE(raw.send(hex("82 08 00 01 | 00 03 62 2F 74 | 01")));
+    ASSERT_TRUE(bytes_equal(raw.read_packet(), hex("90 03 00 01 01")));
+    proxy.stall();
+    constexpr std::uint8_t count = 15;
+    const ByteVector payload(16384, 'b');
+    for (std::uint8_t id = 1; id <= count; ++id) {
+        // PUBLISH QoS 1 "b/t", packet id `id`: remaining length 2 + 3 + 2 + 16384 = 16391 = 87 80 01.
+        ASSERT_TRUE(raw.send(cat(hex("32 87 80 01 | 00 03 62 2F 74 | 00"), ByteVector{id}, payload)));
+    }
+    proxy.resume();
+    int pubacks = 0;
+    int publishes = 0;
+    while (pubacks < count || publishes < count) {
+        const ByteVector packet = raw.read_packet(10s);
+        ASSERT_FALSE(packet.empty()) << pubacks << " PUBACKs, " << publishes << " PUBLISHes";
+        if (packet[0] == 0x40) ++pubacks;
+        if ((packet[0] & 0xF0) == 0x30) {
+            ++publishes;
+            EXPECT_EQ(packet.size(), 4U + 16391U);
+            ASSERT_TRUE(raw.send(cat(hex("40 02"), ByteVector{packet[9], packet[10]})));  // PUBACK its id
+        }
+    }
+    const std::size_t sent = connect_c1.size() + 10U + count * (16395U + 4U);  // + SUBSCRIBE + PUBACKs
+    EXPECT_TRUE(wait_until([&] { return proxy.bytes_forwarded(Direction::client_to_broker) == sent; }, 5s))
+        << proxy.bytes_forwarded(Direction::client_to_broker) << " of " << sent;
+}
+
 TEST(FaultProxyTest, TargetDownResetsTheClient) {
     FaultProxy proxy("127.0.0.1", closed_loopback_port());
     EXPECT_TRUE(connection_dies(proxy.host(), proxy.port()));
