@@ -9,6 +9,7 @@
 
 #include <asio/error.hpp>
 #include <asio/post.hpp>
+#include <asio/ssl/error.hpp>
 
 #include "nmqtt/error.hpp"
 #include "transport.hpp"
@@ -240,7 +241,12 @@ void Connection::start_read() {
 void Connection::on_read(Transport& transport, std::error_code error, std::size_t n) {
     transport.reading = false;
     if (error) {
-        fail_transport(Errc::connection_closed, error.message());
+        // With TLS 1.3 the server checks the client certificate after the client's handshake is done: its
+        // refusal arrives as an alert in place of the CONNACK. It is still a TLS failure (-5), not -4.
+        const bool tls_refusal = session_.state() == session::State::connecting &&
+                                 error.category() == asio::error::get_ssl_category();
+        fail_transport(tls_refusal ? Errc::tls_handshake_failed : Errc::connection_closed,
+                       describe(transport.endpoints[transport.next_endpoint - 1]) + ": " + error.message());
         return;
     }
     const auto at = now();
