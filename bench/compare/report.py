@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Summarises bench/compare/run.sh results: medians per row and library, ratios against the reference
+library (nmqtt when it ran, otherwise raw), a Markdown report and a gnuplot script for the PNG plot.
+
+Input: a TSV of `row_id, row_label, lib, json_line` (one line per run)."""
+import argparse
+import datetime
+import json
+import statistics
+import sys
+from collections import OrderedDict
+
+STREAM = "stream"
+RTT = "rtt"
+CONN = "conn"
+
+
+def kind_of(row_id):
+    if "rtt" in row_id:
+        return RTT
+    if "conn" in row_id:
+        return CONN
+    return STREAM
+
+
+def load(path):
+    rows = OrderedDict()  # row id -> {"label", "runs": {lib: [dict]}, "failed": {lib: n}}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t", 3)
+            if len(parts) != 4:
+                continue
+            row_id, label, lib, text = parts
+            row = rows.setdefault(row_id, {"label": label, "runs": {}, "failed": {}})
+            try:
+                result = json.loads(text)
+            except json.JSONDecodeError:
+                result = {"failed": True}
+            if result.get("failed"):
+                row["failed"][lib] = row["failed"].get(lib, 0) + 1
+            else:
+                row["runs"].setdefault(lib, []).append(result)
+    return rows
+
+
+def median(runs, key):
+    values = [r[key] for r in runs if key in r and r[key] is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "—"
+    if digits == 0:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def ratio(a, b, digits=2):
+    if a is None or b is None or b == 0:
+        return "—"
+    return f"{a / b:.{digits}f}"
+
+
+COLUMNS = {
+    STREAM: [("msgs/s", "msgs_per_s", 0), ("CPU µs/msg", "client_cpu_us_per_msg", 2), ("p50 µs", "p50_us", 0),
+             ("p99 µs", "p99_us", 0), ("lost", "lost", 0), ("dup", "duplicated", 0)],
+    RTT: [("p50 µs", "p50_us", 0), ("p90 µs", "p90_us", 0), ("p99 µs", "p99_us", 0), ("max µs", "max_us", 0),
+          ("samples", "messages", 0), ("CPU µs/msg", "client_cpu_us_per_msg", 2)],
+    CONN: [("connects/s", "connect_per_s", 0), ("KiB/client", "rss_kib_per_client", 2),
+           ("CPU µs/connect", "client_cpu_us_per_msg", 1), ("connected", "messages", 0)],
+}
+# The ratios shown per kind: (title, key). Throughput ratios are ref/peer; cost ratios too (lower is better).
+RATIOS = {
+    STREAM: [("rate", "msgs_per_s"), ("CPU", "client_cpu_us_per_msg")],
+    RTT: [("p50", "p50_us"), ("p99", "p99_us")],
+    CONN: [("rate", "connect_per_s"), ("KiB", "rss_kib_per_client")],
+}
+
+
+def table(rows, kind, order, ref):
+    cols = COLUMNS[kind]
+    ratios = RATIOS[kind]
+    head = ["row", "library"] + [c[0] for c in cols] + [f"{ref}/lib {r[0]}" for r in ratios] + ["failed"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows.values():
+        if kind_of(row["id"]) != kind:
+            continue
+        ref_runs = row["runs"].get(ref, [])
+        for lib in order:
+            runs = row["runs"].get(lib, [])
+            failed = row["failed"].get(lib, 0)
+            if not runs and not failed:
+                continue
+            cells = [row["label"], lib] + [fmt(median(runs, key), d) for _, key, d in cols]
+            cells += ["" if lib == ref else ratio(median(ref_runs, key), median(runs, key)) for _, key in ratios]
+            cells.append(str(failed) if failed else "")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_script(rows, order, plot_dir, png):
+    """Two panels: stream throughput (log scale) and round trip p50/p99, bars per library."""
+    streams = [r for r in rows.values() if kind_of(r["id"]) == STREAM]
+    rtts = [r for r in rows.values() if kind_of(r["id"]) == RTT]
+    with open(f"{plot_dir}/throughput.dat", "w", encoding="utf-8") as f:
+        for r in streams:
+            values = [median(r["runs"].get(lib, []), "msgs_per_s") or 0 for lib in order]
+            f.write(f"\"{r['label']}\" " + " ".join(f"{v:.1f}" for v in values) + "\n")
+    with open(f"{plot_dir}/latency.dat", "w", encoding="utf-8") as f:
+        for r in rtts:
+            for key, name in (("p50_us", "p50"), ("p99_us", "p99")):
+                values = [median(r["runs"].get(lib, []), key) or 0 for lib in order]
+                f.write(f"\"{r['label']} {name}\" " + " ".join(f"{max(v, 1):.1f}" for v in values) + "\n")
+    series = ", ".join(
+        ("'{d}' using {c}:xtic(1) title '{lib}'" if i == 0 else "'' using {c} title '{lib}'").format(
+            d="{d}", c=i + 2, lib=lib)
+        for i, lib in enumerate(order))
+    script = f"""set terminal pngcairo size 1400,1000 font ',10'
+set output '{png}'
+set multiplot layout 2,1
+set style data histogram
+set style histogram cluster gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set logscale y
+set grid ytics
+set key top right
+set xtics rotate by -20 scale 0
+set ylabel 'messages/s (median, log scale)'
+set title 'Stream throughput, end to end (higher is better)'
+plot {series.format(d=f'{plot_dir}/throughput.dat')}
+set ylabel 'microseconds (median, log scale)'
+set title 'Publish -> receive round trip (lower is better; 40 ms and more = Nagle/delayed-ACK stall)'
+plot {series.format(d=f'{plot_dir}/latency.dat')}
+unset multiplot
+"""
+    with open(f"{plot_dir}/plot.gp", "w", encoding="utf-8") as f:
+        f.write(script)
+
+
+NOTES = """## How to read this
+
+- Every program gets the same command line (`<prog> pub|rtt|conn -h -p -c -n -s -q --inflight -t --json`) and
+  prints one JSON line; `bench/compare/run.sh` runs them interleaved (repetition by repetition) so that noise
+  from the shared machine spreads evenly, and reports medians. Only ratios within one run mean anything.
+- **pub**: one publisher streams the messages (64-byte payloads carrying a send timestamp, publisher index and
+  sequence number), keeping at most `--inflight` messages outstanding (written for QoS 0, acknowledged for
+  QoS 1/2); a subscriber in the same process counts arrivals. Rate = unique arrivals / (last arrival - first
+  publish). CPU = getrusage (user + system) of the whole process, publisher and subscriber, per message.
+  Stream latencies are dominated by queueing (the publisher runs ahead of the broker) and say little;
+  the round trip rows measure latency.
+- **rtt**: one client subscribed to its own topic publishes one message at a time and waits for it.
+- **conn**: N clients connect and stay idle; connect rate until the last CONNACK, resident memory (VmRSS)
+  growth per client.
+- **raw** is not a library: a few dozen lines writing pre-encoded PUBLISH packets in large batches (one write
+  per batch) and counting acks. It is the physical limit of the machine, broker and kernel.
+- **libmosquitto** runs its network thread per client (`mosquitto_loop_start`), TCP_NODELAY on, send maximum
+  raised to the window; for the connection storm one epoll loop drives all clients through
+  `mosquitto_loop_read/write` (a thread per client would not be a competent choice, and `mosquitto_loop`
+  uses select(), limited to descriptors below 1024). **paho** is the asynchronous API (MQTTAsync) with
+  `maxInflight` raised; it offers no way to set TCP_NODELAY.
+- **mosquitto** (started by the script): `max_queued_messages 0`, `max_inflight_messages 1000` (its QoS 2
+  receive limit disconnects 3.1.1 clients that exceed it), `set_tcp_nodelay true`. Its listen backlog is 100:
+  in a connection storm, SYNs beyond it are dropped and retried by the kernel after 1 s, so the connect rate
+  against mosquitto measures the broker, not the client; the sink rows (backlog 4096) measure the client.
+- **sink** (`mqtt_sink`): a one-thread minimal broker that acknowledges everything and forwards every PUBLISH
+  as QoS 0 to every subscribed connection without topic matching, coalescing its responses into one write per
+  connection per loop turn. It removes the broker as the bottleneck. Its `--no-nodelay` instance leaves
+  Nagle's algorithm on at the broker side: any 40 ms stall in that row comes from the client's own writes.
+"""
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--results", required=True)
+    p.add_argument("--machine", default="")
+    p.add_argument("--reps", default="")
+    p.add_argument("--order", default="nmqtt raw libmosquitto paho")
+    p.add_argument("--markdown", default="/dev/null")
+    p.add_argument("--plot-dir", default=".")
+    p.add_argument("--png", default="")
+    p.add_argument("--commit", default="")
+    p.add_argument("--seconds", default="")
+    a = p.parse_args()
+    rows = load(a.results)
+    for row_id, row in rows.items():
+        row["id"] = row_id
+    order = [lib for lib in a.order.split() if any(lib in r["runs"] or lib in r["failed"] for r in rows.values())]
+    ref = "nmqtt" if "nmqtt" in order else "raw"
+    tables = [("Throughput", STREAM), ("Latency", RTT), ("Connections", CONN)]
+    text = "\n\n".join(f"### {title}\n\n{table(rows, kind, order, ref)}" for title, kind in tables)
+    print(text)
+    if a.markdown == "/dev/null":
+        return 0
+    if a.png:
+        plot_script(rows, order, a.plot_dir, a.png)
+    today = datetime.date.today().isoformat()
+    ratio_note = ("Ratio columns: nmqtt's median divided by the library's (rate above 1 = nmqtt faster; CPU, "
+                  "latency and KiB below 1 = nmqtt cheaper)." if ref == "nmqtt" else
+                  "nmqtt bench was not available in this run: the ratio columns divide the raw client's median "
+                  "by each library's (rate above 1 = raw faster; CPU, latency and KiB below 1 = raw cheaper).")
+    image = f"\n![throughput and latency per library](performance.png)\n" if a.png else ""
+    with open(a.markdown, "w", encoding="utf-8") as f:
+        f.write(f"# Performance: nmqtt, libmosquitto, Paho C and a raw client\n\n"
+                f"Generated by `./dev bench compare` (bench/compare/run.sh) on {today}, commit {a.commit}, "
+                f"{a.reps} repetitions, medians, {a.seconds} s in total.\n\n"
+                f"Machine: {a.machine}.\n\n{ratio_note}\n\n{text}\n{image}\n{NOTES}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of nmqtt with libmosquitto, Paho C (async) and a raw-socket client (the physical
+# limit), all on the same work against a private local mosquitto and against mqtt_sink (a minimal broker).
+#
+#   bench/compare/run.sh [--reps N] [--conn N] [--quick] [--no-docs] [--libs "nmqtt raw libmosquitto paho"]
+#
+#   --reps N     repetitions of every row, interleaved (default 5, or $REPS)
+#   --conn N     clients of the connection storm rows (default 1000; 10000 is the issue's target)
+#   --quick      1 repetition and a tenth of the messages (a smoke test of the script, not a measurement)
+#   --no-docs    print the table only; do not rewrite docs/performance.md and docs/performance.png
+#
+# Programs: $NMQTT (default build/release/tools/nmqtt/nmqtt, used as `nmqtt bench ...` when it exists) and
+# the peers in $BUILD_DIR/bench/compare (default build/release). Every run is bounded by --timeout and
+# by timeout(1); the brokers started here are stopped by PID on exit.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+BUILD_DIR=${BUILD_DIR:-build/release}
+NMQTT=${NMQTT:-build/release/tools/nmqtt/nmqtt}
+PEERS=$BUILD_DIR/bench/compare
+REPS=${REPS:-5}
+CONN=1000
+SCALE=1
+DOCS=1
+LIBS="nmqtt raw libmosquitto paho"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) REPS=$2; shift 2 ;;
+    --conn) CONN=$2; shift 2 ;;
+    --quick) REPS=1; SCALE=10; shift ;;
+    --no-docs) DOCS=0; shift ;;
+    --libs) LIBS=$2; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "run.sh: nothing listens on port $1" >&2
+  return 1
+}
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# The brokers run in this shell (not in $(...)) so that their PIDs are known to cleanup.
+start_mosquitto() {  # start_mosquitto VAR [configuration lines...]: a new mosquitto, its port in VAR
+  local var=$1 port conf=$WORK/mosquitto.$RANDOM.conf
+  shift
+  port=$(free_port)
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest none\n' "$port" > "$conf"
+  printf '%s\n' "$@" >> "$conf"
+  mosquitto -c "$conf" >"$conf.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$port"
+  printf -v "$var" '%s' "$port"
+}
+
+# The main mosquitto: QoS 1/2 queues unbounded (no drops), 1000 in flight towards a subscriber and from a
+# publisher (its QoS 2 receive limit disconnects 3.1.1 clients above it), Nagle off so that the broker's own
+# writes do not add 40 ms stalls to what we measure. The second one keeps mosquitto's default (Nagle on).
+start_mosquitto MOSQ_PORT "max_queued_messages 0" "max_inflight_messages 1000" "set_tcp_nodelay true"
+start_mosquitto NAGLE_MOSQ_PORT "max_queued_messages 0" "max_inflight_messages 1000"
+
+start_sink() {  # start_sink VAR [options...]: a new mqtt_sink, its port in VAR
+  local var=$1 out=$WORK/sink.$RANDOM
+  shift
+  "$PEERS/mqtt_sink" -p 0 --max-seconds 3600 "$@" >"$out" 2>/dev/null &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    if [ -s "$out" ]; then
+      printf -v "$var" '%s' "$(head -1 "$out")"
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "run.sh: mqtt_sink did not start" >&2
+  return 1
+}
+start_sink SINK_PORT
+start_sink NAGLE_PORT --no-nodelay
+
+# Programs present, in a fixed order.
+declare -A PROG
+[ -x "$NMQTT" ] && "$NMQTT" bench --help >/dev/null 2>&1 && PROG[nmqtt]="$NMQTT bench"
+[ -x "$PEERS/raw_peer" ] && PROG[raw]="$PEERS/raw_peer" && PROG[raw-quickack]="env RAW_QUICKACK=1 $PEERS/raw_peer"
+[ -x "$PEERS/mosquitto_peer" ] && PROG[libmosquitto]="$PEERS/mosquitto_peer"
+[ -x "$PEERS/paho_peer" ] && PROG[paho]="$PEERS/paho_peer"
+ORDER=()
+for lib in $LIBS raw-quickack; do [ -n "${PROG[$lib]:-}" ] && ORDER+=("$lib"); done
+if [ ${#ORDER[@]} -eq 0 ]; then
+  echo "run.sh: no program found (build with ./dev build release)" >&2
+  exit 1
+fi
+echo "run.sh: ${ORDER[*]}; $REPS repetition(s); mosquitto :$MOSQ_PORT (Nagle on: :$NAGLE_MOSQ_PORT)," \
+  "sink :$SINK_PORT (Nagle on: :$NAGLE_PORT)" >&2
+
+# Rows: id|label|port|arguments (same for every program)|stall (the rows where raw-quickack runs too:
+# raw_peer with TCP_QUICKACK re-armed after every read). Timeouts bound each run.
+m() { echo $(( $1 / SCALE )); }
+ROWS=(
+  "q0|QoS 0 stream (mosquitto)|$MOSQ_PORT|pub -q 0 --inflight 1024 -n $(m 100000) --timeout 20"
+  "q1w64|QoS 1 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -q 1 --inflight 64 -n $(m 50000) --timeout 20"
+  "q1w65535|QoS 1 stream, window 65535 (mosquitto)|$MOSQ_PORT|pub -q 1 --inflight 65535 -n $(m 30000) --timeout 20"
+  "q2|QoS 2 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -q 2 --inflight 64 -n $(m 30000) --timeout 20"
+  "rtt0|Round trip QoS 0 (mosquitto)|$MOSQ_PORT|rtt -q 0 -n $(m 2000) --timeout 5"
+  "rtt1|Round trip QoS 1 (mosquitto)|$MOSQ_PORT|rtt -q 1 -n $(m 1000) --timeout 3"
+  "conn|Connection storm, $CONN clients (mosquitto)|$MOSQ_PORT|conn -c $CONN --timeout 30"
+  "sq0|QoS 0 stream (sink)|$SINK_PORT|pub -q 0 --inflight 1024 -n $(m 100000) --timeout 20"
+  "sq1w64|QoS 1 stream, window 64 (sink)|$SINK_PORT|pub -q 1 --inflight 64 -n $(m 100000) --timeout 20"
+  "sconn|Connection storm, $CONN clients (sink)|$SINK_PORT|conn -c $CONN --timeout 30"
+  "nrtt1|Round trip QoS 1 (sink without TCP_NODELAY)|$NAGLE_PORT|rtt -q 1 -n $(m 1000) --timeout 3|stall"
+  "mrtt1|Round trip QoS 1 (mosquitto without TCP_NODELAY)|$NAGLE_MOSQ_PORT|rtt -q 1 -n $(m 500) --timeout 3|stall"
+  "mrtt2|Round trip QoS 2 (mosquitto without TCP_NODELAY)|$NAGLE_MOSQ_PORT|rtt -q 2 -n $(m 500) --timeout 3|stall"
+)
+
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+started=$(date +%s)
+for rep in $(seq "$REPS"); do
+  for row in "${ROWS[@]}"; do
+    IFS='|' read -r id label port args stall <<<"$row"
+    timeout_s=$(sed -n 's/.*--timeout \([0-9]*\).*/\1/p' <<<"$args")
+    for lib in "${ORDER[@]}"; do
+      [ "$lib" = raw-quickack ] && [ "${stall:-}" != stall ] && continue
+      # shellcheck disable=SC2086
+      line=$(timeout -k 5 $((timeout_s + 30)) ${PROG[$lib]} $args -h 127.0.0.1 -p "$port" -t "bench/$id/%i" --json \
+             2>>"$WORK/stderr.log" | tail -1) || true
+      [ -n "$line" ] || line='{"failed":true}'
+      printf '%s\t%s\t%s\t%s\n' "$id" "$label" "$lib" "$line" >> "$RESULTS"
+    done
+    printf '\rrun.sh: repetition %s/%s, %s done (%ss)   ' "$rep" "$REPS" "$id" $(( $(date +%s) - started )) >&2
+  done
+done
+echo >&2
+
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) || true
+mosquitto_version=$( (mosquitto -h 2>/dev/null || true) | head -1)
+MACHINE="$(nproc) cores, ${cpu_model:-unknown CPU}, Linux $(uname -r), ${mosquitto_version:-mosquitto}"
+OUT_MD=/dev/null
+OUT_PNG=""
+if [ "$DOCS" = 1 ]; then
+  OUT_MD=docs/performance.md
+  command -v gnuplot >/dev/null && OUT_PNG=docs/performance.png
+fi
+python3 bench/compare/report.py --results "$RESULTS" --machine "$MACHINE" --reps "$REPS" --order "${ORDER[*]}" \
+  --markdown "$OUT_MD" --plot-dir "$WORK" --png "$OUT_PNG" \
+  --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" --seconds $(( $(date +%s) - started ))
+if [ -n "$OUT_PNG" ] && [ -f "$WORK/plot.gp" ]; then
+  gnuplot "$WORK/plot.gp" && echo "run.sh: wrote $OUT_MD and $OUT_PNG" >&2
+fi
+if [ -s "$WORK/stderr.log" ]; then
+  echo "run.sh: messages from the programs (first 20 lines):" >&2
+  sort "$WORK/stderr.log" | uniq -c | sort -rn | head -20 >&2
+fi
