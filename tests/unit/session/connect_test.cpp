@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 
 #include "support/bytes.hpp"
 #include "support/session_driver.hpp"
@@ -92,6 +93,15 @@ TEST(SessionConnect, SetWillWhileIdleChangesTheNextConnect) {
                             hex("10 12 00 04 4D 51 54 54 04 16 00 3C | 00 01 63 | 00 01 77 | 00 00")));
 }
 
+TEST(SessionConnect, SetWillNulloptRemovesTheWill) {
+    auto o = default_options();
+    o.will = session::WillMessage{"w", "bye", QoS::at_least_once, true};
+    SessionDriver d(o);
+    EXPECT_FALSE(d.session().set_will(std::nullopt));
+    d.open();
+    EXPECT_TRUE(bytes_equal(d.peek_output(), default_connect()));
+}
+
 TEST(SessionConnect, SetWillWhenNotIdleIsAlreadyConnected) {
     SessionDriver d(default_options());
     d.open();
@@ -133,6 +143,26 @@ TEST(SessionConnect, PublishWhileIdleIsNotConnected) {
     EXPECT_TRUE(d.take_events().empty());
 }
 
+TEST(SessionConnect, QueueWhileOfflineAcceptsRequestsWhileIdle) {
+    auto o = default_options();
+    o.queue_while_offline = true;
+    o.max_queued_messages = 2;
+    SessionDriver d(o);
+    d.publish_ok("t", "x", QoS::at_most_once, 1);
+    d.publish_ok("t", "y", QoS::at_least_once, 2);
+    EXPECT_EQ(d.publish("t", "z", QoS::at_most_once).error(), err(Errc::queue_full));  // bounds still apply
+    EXPECT_TRUE(d.take_output().empty());
+    EXPECT_TRUE(d.take_events().empty());
+    d.open();
+    EXPECT_TRUE(bytes_equal(d.take_output(), default_connect()));  // still first [MQTT-3.1.0-1]
+    d.feed("20 02 00 00");
+    const auto packets = split_packets(d.take_output());
+    ASSERT_EQ(packets.size(), 2u);
+    EXPECT_TRUE(bytes_equal(packets[0], hex("30 04 00 01 74 78")));
+    EXPECT_TRUE(bytes_equal(packets[1], hex("32 06 00 01 74" + id_hex(id_at(packets[1], 5)) + "79")));
+    EXPECT_NE(id_at(packets[1], 5), 0);
+}
+
 TEST(SessionConnect, ConnackAcceptedIsConnected_MQTT_3_1_4_4) {
     SessionDriver d(default_options());
     d.open();
@@ -151,6 +181,14 @@ TEST(SessionConnect, ConnackSplitAcrossReads) {
     EXPECT_TRUE(d.take_events().empty());
     d.feed("00");
     EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}}));
+}
+
+TEST(SessionConnect, ConnackAndPublishInOneChunk) {
+    SessionDriver d(default_options());
+    d.open();
+    d.take_output();
+    d.feed("20 02 00 00 | 30 04 00 01 74 78");
+    EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}, ev::Message{"t", "x", QoS::at_most_once, false, false, 0}}));
 }
 
 TEST(SessionConnect, SessionPresentIsSurfaced_MQTT_3_2_2_2) {
@@ -231,6 +269,7 @@ TEST(SessionConnect, SessionPresentOnCleanSessionIsAFailure_MQTT_3_2_2_1) {
     const auto failed = only<ev::ConnectFailed>(events);
     ASSERT_EQ(failed.size(), 1u) << ::testing::PrintToString(events);
     EXPECT_EQ(failed[0].error, err(Errc::session_present_on_clean));
+    EXPECT_EQ(failed[0].code, -4);  // design.md: reported as "not a (valid) CONNACK"
     EXPECT_NE(d.session().state(), State::connected);
 }
 
@@ -320,6 +359,29 @@ TEST(SessionConnect, ConnectionLostWhenConnectedAndTransportCloses) {
     EXPECT_EQ(d.session().state(), State::idle);
     d.close(Errc::connection_closed);  // reported once only
     EXPECT_TRUE(d.take_events().empty());
+}
+
+TEST(SessionConnect, EarlyHandleTimeoutDoesNothing) {
+    SessionDriver d(default_options());
+    d.open();
+    d.session().handle_timeout(d.now());
+    d.take_output();
+    d.feed("20 02 00 00");
+    for (int i = 0; i < 10; ++i) d.session().handle_timeout(d.now());
+    EXPECT_TRUE(d.take_output().empty());
+    EXPECT_EQ(d.take_events(), (Events{ev::Connected{false}}));
+    EXPECT_EQ(d.session().state(), State::connected);
+}
+
+TEST(SessionConnect, AMovedSessionCarriesOn) {
+    auto d = std::make_unique<SessionDriver>(default_options());
+    d->connect();
+    session::Session moved(std::move(d->session()));
+    EXPECT_EQ(moved.state(), State::connected);
+    EXPECT_EQ(moved.options().client_id, "c");
+    const auto r = moved.publish(session::PublishRequest{"t", "x", QoS::at_most_once, false, 0}, d->now());
+    ASSERT_TRUE(r.has_value());
+    EXPECT_TRUE(bytes_equal(moved.pending_output(), hex("30 04 00 01 74 78")));
 }
 
 TEST(SessionConnect, NoTimersWhileIdle) {

@@ -301,6 +301,22 @@ TEST(SessionPublishOut, PublishRequestViewsAreCopied) {
     EXPECT_TRUE(bytes_equal(out, hex("32 07 00 01 74" + id_hex(id_at(out, 5)) + "68 69")));
 }
 
+TEST(SessionPublishOut, PendingOutputStaysUnchangedWhileBeingWritten) {
+    SessionDriver d(default_options());
+    d.connect();
+    d.publish_ok("t", "a", q0);
+    const Bytes first = d.session().pending_output();  // a transport starts an asynchronous write of this
+    const auto expected_first = hex("30 04 00 01 74 61");
+    ASSERT_TRUE(bytes_equal(first, expected_first));
+    d.publish_ok("t", "b", q0);  // made during the write: goes to the second buffer
+    d.feed("32 06 00 01 74 00 05 78");
+    EXPECT_TRUE(bytes_equal(first, expected_first));  // the span is still valid and unchanged
+    d.session().consume_output(2, d.now());           // a partial write
+    EXPECT_TRUE(bytes_equal(d.session().pending_output(), hex("00 01 74 61")));
+    d.session().consume_output(4, d.now());
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("30 04 00 01 74 62 | 40 02 00 05")));
+}
+
 TEST(SessionPublishOut, PublishErrors) {
     SessionDriver d(default_options());
     d.connect();

@@ -105,6 +105,18 @@ TEST(SessionResend, PendingSubscribeIsResent) {
     EXPECT_EQ(d.take_events(), (Events{ev::SubscribeDone{9, s, {0x01}, {}}}));
 }
 
+TEST(SessionResend, PendingUnsubscribeIsResent) {
+    SessionDriver d(keep_session_options());
+    d.connect();
+    const PacketId u = d.unsubscribe_ok({"a"}, 9);
+    const auto unsubscribe = hex("A2 05" + id_hex(u) + "00 01 61");
+    EXPECT_TRUE(bytes_equal(d.take_output(), unsubscribe));
+    reconnect(d, connect_keep_session, "20 02 01 00");
+    EXPECT_EQ(of_type(split_packets(d.take_output()), 10), (Packets{unsubscribe}));
+    d.feed("B0 02" + id_hex(u));
+    EXPECT_EQ(d.take_events(), (Events{ev::UnsubscribeDone{9, u, {}}}));
+}
+
 TEST(SessionResend, QueuedPublishesFollowTheResendsWithDup0) {
     auto o = keep_session_options();
     o.max_inflight = 1;
@@ -136,6 +148,28 @@ TEST(SessionResend, IncomingQos2StateIsKeptWithCleanSession0_MQTT_4_1_0_1) {
     d.feed("62 02 00 07");
     EXPECT_TRUE(bytes_equal(d.take_output(), hex("70 02 00 07")));
     EXPECT_EQ(d.session().incoming_qos2_count(), 0u);
+}
+
+TEST(SessionResend, SessionPresent0DropsIncomingQos2StateButResendsOurs_MQTT_3_2_2_3) {
+    SessionDriver d(keep_session_options());
+    d.connect();
+    const PacketId a = d.publish_ok("t", "a", q1, 1);
+    d.take_output();
+    d.feed("34 06 00 01 74 00 07 78");
+    d.take_output();
+    d.take_events();
+    // The server kept no session: it forgot the incoming id 7 (design.md: dropped) but our message is resent.
+    const Events events = reconnect(d, connect_keep_session, "20 02 00 00");
+    EXPECT_EQ(only<ev::Connected>(events), (std::vector<ev::Connected>{{false}}));
+    EXPECT_EQ(d.session().incoming_qos2_count(), 0u);
+    const Packets packets = split_packets(d.take_output());
+    ASSERT_EQ(packets.size(), 1u);
+    auto resent = packets[0];
+    ASSERT_FALSE(resent.empty());
+    resent[0] &= 0xF7;  // DUP either way: the server has no record of the first copy
+    EXPECT_EQ(resent, hex("32 06 00 01 74" + id_hex(a) + "61"));
+    d.feed("34 06 00 01 74 00 07 79");  // id 7 again is a new message now
+    EXPECT_EQ(only<ev::Message>(d.take_events()).size(), 1u);
 }
 
 TEST(SessionResend, CleanSession1RepublishesAsNewMessages_MQTT_3_1_2_6) {
