@@ -70,5 +70,9 @@ TEST(Connack, encoder_rejects_return_code_above_5) {
     EXPECT_EQ(encode_error(Connack{false, 6}), err(Errc::bad_connack));
 }
 
+TEST(Connack, MQTT_3_2_2_4_encoder_rejects_session_present_on_refusal) {
+    EXPECT_EQ(encode_error(Connack{true, 5}), err(Errc::bad_connack));
+}
+
 }  // namespace
 }  // namespace nmqtt::test

@@ -287,6 +287,20 @@ TEST(Connect, MQTT_3_1_2_14_encoder_rejects_will_qos3) {
     EXPECT_EQ(encode_error(c), err(Errc::bad_qos));
 }
 
+TEST(Connect, encoder_rejects_strings_longer_than_65535_bytes) {
+    const std::string id(65'536, 'x');
+    Connect c;
+    c.client_id = id;
+    EXPECT_EQ(encode_error(c), err(Errc::packet_too_large));
+    const std::string max(65'535, 'x');
+    c.client_id = max;
+    EXPECT_FALSE(encode_error(c));
+    c.client_id = "c";
+    c.username = "u";
+    c.password = id;  // binary fields have the same 2-byte length prefix
+    EXPECT_EQ(encode_error(c), err(Errc::packet_too_large));
+}
+
 TEST(Connect, encoder_accepts_binary_will_message_and_password) {
     Connect c;
     c.client_id = "c";
