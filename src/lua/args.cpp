@@ -25,7 +25,7 @@ std::optional<std::string_view> opt_string(lua_State* L, int arg) {
     return check_string(L, arg);
 }
 
-std::int64_t check_integer(lua_State* L, int arg, std::int64_t min, std::int64_t max) {
+std::int64_t check_integer(lua_State* L, int arg, std::int64_t min, std::int64_t max, std::string_view what) {
     int is_integer = 0;
     const lua_Integer value = lua_tointegerx(L, arg, &is_integer);
     if (is_integer == 0) {
@@ -33,22 +33,29 @@ std::int64_t check_integer(lua_State* L, int arg, std::int64_t min, std::int64_t
         throw type_error(L, arg, "number");
     }
     if (value < min || value > max) {
-        throw ArgError(arg, "out of range (" + std::to_string(min) + ".." + std::to_string(max) + ")");
+        throw ArgError(arg, std::string(what) + " must be in " + std::to_string(min) + ".." + std::to_string(max) +
+                                ", got " + std::to_string(value));
     }
     return value;
 }
 
-std::int64_t opt_integer(lua_State* L, int arg, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+std::int64_t opt_integer(lua_State* L, int arg, std::int64_t fallback, std::int64_t min, std::int64_t max,
+                         std::string_view what) {
     if (lua_isnoneornil(L, arg)) return fallback;
-    return check_integer(L, arg, min, max);
+    return check_integer(L, arg, min, max, what);
 }
 
-bool opt_flag(lua_State* L, int arg, bool fallback) {
+bool opt_flag(lua_State* L, int arg, bool fallback, std::string_view what) {
+    int is_integer = 0;
     switch (lua_type(L, arg)) {
     case LUA_TNONE:
     case LUA_TNIL: return fallback;
     case LUA_TBOOLEAN: return lua_toboolean(L, arg) != 0;
-    case LUA_TNUMBER: return check_integer(L, arg, 0, 1) == 1;
+    case LUA_TNUMBER: {
+        const lua_Integer value = lua_tointegerx(L, arg, &is_integer);
+        if (is_integer != 0 && (value == 0 || value == 1)) return value == 1;
+        throw ArgError(arg, std::string(what) + " must be a boolean or 0/1");
+    }
     default: throw type_error(L, arg, "boolean or 0/1");
     }
 }

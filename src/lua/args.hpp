@@ -42,13 +42,15 @@ public:
 [[nodiscard]] std::string_view check_string(lua_State* L, int arg);
 /// As check_string, with nil or none giving std::nullopt.
 [[nodiscard]] std::optional<std::string_view> opt_string(lua_State* L, int arg);
-/// An integer argument in [min, max] (floats with an integral value are accepted).
-[[nodiscard]] std::int64_t check_integer(lua_State* L, int arg, std::int64_t min, std::int64_t max);
+/// An integer argument in [min, max] (floats with an integral value are accepted); `what` names it in the
+/// message ("keepalive must be in 0..65535").
+[[nodiscard]] std::int64_t check_integer(lua_State* L, int arg, std::int64_t min, std::int64_t max,
+                                         std::string_view what = "value");
 /// As check_integer, with nil or none giving `fallback`.
 [[nodiscard]] std::int64_t opt_integer(lua_State* L, int arg, std::int64_t fallback, std::int64_t min,
-                                       std::int64_t max);
+                                       std::int64_t max, std::string_view what = "value");
 /// A NodeMCU flag: a boolean, or the integer 0 or 1; nil or none give `fallback`.
-[[nodiscard]] bool opt_flag(lua_State* L, int arg, bool fallback);
+[[nodiscard]] bool opt_flag(lua_State* L, int arg, bool fallback, std::string_view what = "flag");
 /// Throws unless the argument is a function, nil or none.
 void check_optional_function(lua_State* L, int arg);
 /// QoS 0..2; nil or none give 0.

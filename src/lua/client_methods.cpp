@@ -127,13 +127,13 @@ ConnectArgs parse_connect(lua_State* L) {
     const bool port_nil = lua_isnil(L, i) && (top - i >= 3 || lua_type(L, i + 1) == LUA_TBOOLEAN ||
                                               lua_type(L, i + 1) == LUA_TNUMBER);
     if (i <= top && (lua_type(L, i) == LUA_TNUMBER || port_nil)) {
-        args.port = static_cast<std::uint16_t>(opt_integer(L, i, default_port, 1, 65535));
+        args.port = static_cast<std::uint16_t>(opt_integer(L, i, default_port, 1, 65535, "port"));
         ++i;
     }
     const bool secure_nil = lua_isnil(L, i) && top - i >= 2;
     if (i <= top && (lua_type(L, i) == LUA_TBOOLEAN || lua_type(L, i) == LUA_TNUMBER || secure_nil)) {
         args.secure_is_integer = lua_type(L, i) == LUA_TNUMBER;
-        args.secure = opt_flag(L, i, false);
+        args.secure = opt_flag(L, i, false, "secure");
         ++i;
     }
     for (int* callback : {&args.on_connect, &args.on_fail}) {
@@ -177,7 +177,7 @@ int client_lwt(lua_State* L) {
     check_topic_name(2, topic);
     const std::string_view message = check_string(L, 3);
     const int qos = opt_qos(L, 4);
-    const bool retain = opt_flag(L, 5, false);
+    const bool retain = opt_flag(L, 5, false, "retain");
     if (client.is_active()) throw LuaError("lwt() must be called before connect()");
     try {
         client.client().lwt(std::string(topic), std::string(message), qos, retain);
@@ -216,7 +216,7 @@ int client_publish(lua_State* L) {
     check_topic_name(2, topic);
     const std::string_view payload = check_string(L, 3);
     const int qos = opt_qos(L, 4);
-    const bool retain = opt_flag(L, 5, false);
+    const bool retain = opt_flag(L, 5, false, "retain");
     check_optional_function(L, 6);
     check_optional_function(L, 7);
     if (lua_type(L, 6) == LUA_TFUNCTION) set_callback(L, "puback", 6);  // aliases "puback" for all publishes

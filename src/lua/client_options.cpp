@@ -90,11 +90,11 @@ void check_utf8(std::string_view text, int arg, const char* what) {
 ClientOptions parse_client_options(lua_State* L) {
     ClientOptions options;
     options.client_id = std::string(opt_string(L, 1).value_or(""));
-    options.keepalive_seconds = static_cast<std::uint16_t>(opt_integer(L, 2, 60, 0, 65535));
+    options.keepalive_seconds = static_cast<std::uint16_t>(opt_integer(L, 2, 60, 0, 65535, "keepalive"));
     if (auto username = opt_string(L, 3)) options.username = std::string(*username);
     if (auto password = opt_string(L, 4)) options.password = std::string(*password);
-    options.clean_session = opt_flag(L, 5, true);
-    options.max_message_length = static_cast<std::size_t>(opt_integer(L, 6, 1024, 1, max_packet_size));
+    options.clean_session = opt_flag(L, 5, true, "cleansession");
+    options.max_message_length = static_cast<std::size_t>(opt_integer(L, 6, 1024, 1, max_packet_size, "max_message_length"));
     if (!lua_isnoneornil(L, options_arg)) parse_extension_options(L, options);
 
     check_utf8(options.client_id, 1, "client id");

@@ -33,19 +33,37 @@ void LuaClient::connect(std::string host, std::uint16_t port, bool secure) {
     connecting_ = true;
     update_anchor();
     try {
-        client_->connect(std::move(host), port, secure);
-    } catch (...) {
+        client_->connect(host, port, secure);
+    } catch (const std::system_error& e) {
+        if (awaiting_offline_ && e.code() == make_error_code(Errc::already_connected)) {
+            pending_connect_ = PendingConnect{std::move(host), port, secure};  // starts after "offline"
+            return;
+        }
         connecting_ = false;
         update_anchor();
         throw;
     }
 }
 
+void LuaClient::start_pending_connect() {
+    const PendingConnect pending = std::move(*pending_connect_);
+    pending_connect_.reset();
+    if (!connecting_) return;  // cancelled by close() meanwhile
+    try {
+        client_->connect(pending.host, pending.port, pending.secure);
+    } catch (const std::system_error&) {  // e.g. a TLS file that cannot be loaded: report as a failed attempt
+        connecting_ = false;
+        emit_connfail(static_cast<int>(ConnFail::server_not_found));
+    }
+}
+
 bool LuaClient::close() {
+    if (!is_active()) return false;  // nothing to close, or a close already under way
     const bool was_connecting = connecting_;
     const bool was_established = established_;
     const bool was_awaiting = awaiting_offline_;
     connecting_ = false;  // a connect in progress is cancelled silently
+    pending_connect_.reset();
     if (established_) {
         established_ = false;
         awaiting_offline_ = true;
@@ -97,6 +115,7 @@ void LuaClient::handle_offline() {
     established_ = false;
     awaiting_offline_ = false;
     if (report) emit("offline");  // a failed connect reports through "connfail" only
+    if (pending_connect_) start_pending_connect();
     update_anchor();
 }
 

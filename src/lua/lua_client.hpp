@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,9 @@ public:
     [[nodiscard]] Client& client() noexcept { return *client_; }
 
     /// Starts a connection. Throws LuaError("already connected") while connected or connecting, and
-    /// std::system_error for what nmqtt::Client::connect() rejects.
+    /// std::system_error for what nmqtt::Client::connect() rejects. Right after close() the previous
+    /// connection may still be sending its DISCONNECT: the new attempt then starts once it is gone (the
+    /// reference allows connect() again at once), and reports as any other attempt.
     void connect(std::string host, std::uint16_t port, bool secure);
     /// client:close(): true when something was closed or cancelled.
     bool close();
@@ -61,7 +64,15 @@ private:
     void complete(lua_Integer key, std::error_code error, PacketId packet_id,
                   const std::vector<std::string>* filters, std::span<const std::uint8_t> granted);
 
+    struct PendingConnect {
+        std::string host;
+        std::uint16_t port;
+        bool secure;
+    };
+    void start_pending_connect();
+
     std::unique_ptr<Client> client_;
+    std::optional<PendingConnect> pending_connect_;  // connect() while the previous connection was closing
     lua_Integer next_key_ = 0;
     bool connecting_ = false;        // connect() called, no CONNACK or failure yet
     bool established_ = false;       // CONNACK accepted, connection not yet lost or closed

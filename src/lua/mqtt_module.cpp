@@ -32,7 +32,7 @@ constexpr Constant constants[] = {
 // mqtt.run([timeout_ms]) -> true when idle, false when the timeout passed. Re-raises a callback's error.
 int mqtt_run(lua_State* L) {
     std::optional<std::chrono::milliseconds> timeout;
-    if (!lua_isnoneornil(L, 1)) timeout = std::chrono::milliseconds{check_integer(L, 1, 0, INT32_MAX)};
+    if (!lua_isnoneornil(L, 1)) timeout = std::chrono::milliseconds{check_integer(L, 1, 0, INT32_MAX, "timeout")};
     LoopOutcome outcome = Runtime::of(L).run(L, timeout);
     if (outcome.end == LoopEnd::error) throw RawLuaError(outcome.error);
     lua_pushboolean(L, outcome.end == LoopEnd::idle ? 1 : 0);

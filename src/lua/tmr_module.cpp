@@ -126,7 +126,7 @@ void push_new_timer(lua_State* L) {
 /// its object so that the rest of the binding sees a userdata at 1).
 Timer& check_timer(lua_State* L) {
     if (lua_type(L, 1) == LUA_TNUMBER) {
-        const auto id = check_integer(L, 1, 0, static_timer_count - 1);
+        const auto id = check_integer(L, 1, 0, static_timer_count - 1, "timer id");
         lua_rawgetp(L, LUA_REGISTRYINDEX, &static_timers_key);
         if (lua_rawgeti(L, -1, id) != LUA_TUSERDATA) {
             lua_pop(L, 1);
@@ -151,14 +151,14 @@ void set_timer_callback(lua_State* L, int arg) {
 }
 
 std::uint32_t check_interval(lua_State* L, int arg) {
-    return static_cast<std::uint32_t>(check_integer(L, arg, 1, max_interval_ms));
+    return static_cast<std::uint32_t>(check_integer(L, arg, 1, max_interval_ms, "interval"));
 }
 
 // timer:register(interval_ms, mode, function(timer)) / tmr.register(id, ...)
 int timer_register(lua_State* L) {
     Timer& timer = check_timer(L);
     const auto interval = check_interval(L, 2);
-    const auto mode = static_cast<Mode>(check_integer(L, 3, alarm_single, alarm_auto));
+    const auto mode = static_cast<Mode>(check_integer(L, 3, alarm_single, alarm_auto, "mode"));
     if (lua_type(L, 4) != LUA_TFUNCTION) throw type_error(L, 4, "function");
     timer.register_alarm(interval, mode);
     set_timer_callback(L, 4);
@@ -242,7 +242,7 @@ int tmr_time(lua_State* L) {
 }
 
 int tmr_delay(lua_State* L) {
-    std::this_thread::sleep_for(std::chrono::microseconds{check_integer(L, 1, 0, INT32_MAX)});
+    std::this_thread::sleep_for(std::chrono::microseconds{check_integer(L, 1, 0, INT32_MAX, "delay")});
     return 0;
 }
 

@@ -10,6 +10,8 @@
 
 namespace {
 
+constexpr int exit_usage = 1;
+
 int dispatch(int argc, char** argv) {
     CLI::App app{"nmqtt: an MQTT 3.1.1 client with NodeMCU's Lua API", "nmqtt"};
     app.require_subcommand(1);
@@ -22,7 +24,7 @@ int dispatch(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : exit_usage;  // --help / --version: 0; any usage error: 1
     }
     for (const auto& command : commands) {
         if (command.app != nullptr && command.app->parsed() && command.main) return command.main();
