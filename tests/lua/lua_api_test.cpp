@@ -1,0 +1,124 @@
+// The mqtt module's surface and its argument checking, through `nmqtt run`.
+#include <gtest/gtest.h>
+
+#include "lua_test_support.hpp"
+
+namespace nmqtt::test::lua {
+namespace {
+
+// Every constant has the reference's value; every method exists; with no connection publish/subscribe/
+// unsubscribe return false and close() returns false (nothing to close); require finds the globals.
+TEST(LuaApi, ConstantsMethodsAndReturnValuesWithoutConnection) {
+    const auto r = run_script(script("api.lua"));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "CONN_FAIL_SERVER_NOT_FOUND\t-5\tinteger\n"
+        "CONN_FAIL_NOT_A_CONNACK_MSG\t-4\tinteger\n"
+        "CONN_FAIL_DNS\t-3\tinteger\n"
+        "CONN_FAIL_TIMEOUT_RECEIVING\t-2\tinteger\n"
+        "CONN_FAIL_TIMEOUT_SENDING\t-1\tinteger\n"
+        "CONNACK_ACCEPTED\t0\tinteger\n"
+        "CONNACK_REFUSED_PROTOCOL_VER\t1\tinteger\n"
+        "CONNACK_REFUSED_ID_REJECTED\t2\tinteger\n"
+        "CONNACK_REFUSED_SERVER_UNAVAILABLE\t3\tinteger\n"
+        "CONNACK_REFUSED_BAD_USER_OR_PASS\t4\tinteger\n"
+        "CONNACK_REFUSED_NOT_AUTHORIZED\t5\tinteger\n"
+        "tmr\t0\t1\t2\n"
+        "require\ttrue\ttrue\ttrue\n"
+        "client\tuserdata\ttrue\tmqtt.client\n"
+        "method\tconnect\tfunction\n"
+        "method\tclose\tfunction\n"
+        "method\tlwt\tfunction\n"
+        "method\ton\tfunction\n"
+        "method\tpublish\tfunction\n"
+        "method\tsubscribe\tfunction\n"
+        "method\tunsubscribe\tfunction\n"
+        "method\tstate\tfunction\n"
+        "state\tdisconnected\n"
+        "close\tfalse\n"
+        "publish\tfalse\n"
+        "subscribe\tfalse\n"
+        "subscribe table\tfalse\n"
+        "unsubscribe\tfalse\n"
+        "unsubscribe table\tfalse\n"
+        "lwt\n"
+        "on\tnil\n"
+        "defaults\tdisconnected\n"
+        "timer\tuserdata\ttrue\ttmr.timer\n"
+        "now\tinteger\ttrue\tinteger\n");
+    EXPECT_EQ(r.err, "");
+}
+
+// Wrong types, QoS outside 0..2, wildcards in a topic name, malformed filters, empty client id with
+// cleansession 0, keepalive out of range, lwt after connect...: Lua errors in luaL_argerror's words,
+// caught with pcall; the script goes on and exits 0.
+TEST(LuaApi, BadArgumentsRaiseLuaErrors) {
+    MosquittoFixture broker;
+    const auto r = run_script(script("bad_args.lua"), address(broker));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "client id type\tbad argument #1 to 'Client' (string expected, got table)\n"
+        "keepalive type\tbad argument #2 to 'Client' (number expected, got string)\n"
+        "keepalive low\tbad argument #2 to 'Client' (keepalive must be in 0..65535, got -1)\n"
+        "keepalive high\tbad argument #2 to 'Client' (keepalive must be in 0..65535, got 65536)\n"
+        "keepalive float\tbad argument #2 to 'Client' (number has no integer representation)\n"
+        "cleansession 2\tbad argument #5 to 'Client' (cleansession must be a boolean or 0/1)\n"
+        "cleansession type\tbad argument #5 to 'Client' (boolean or 0/1 expected, got string)\n"
+        "empty id clean 0\tbad argument #1 to 'Client' (an empty client id needs cleansession 1)\n"
+        "empty id clean false\tbad argument #1 to 'Client' (an empty client id needs cleansession 1)\n"
+        "password alone\tbad argument #4 to 'Client' (a password needs a username)\n"
+        "max length 0\tbad argument #6 to 'Client' (max_message_length must be in 1..268435460, got 0)\n"
+        "options type\tbad argument #7 to 'Client' (table expected, got string)\n"
+        "option unknown\tbad argument #7 to 'Client' (unknown option 'cafile')\n"
+        "option value\tbad argument #7 to 'Client' (option 'connect_timeout' must be an integer in 0..86400000)\n"
+        "bad utf8 id\tbad argument #1 to 'Client' (client id is not a valid MQTT UTF-8 string)\n"
+        "publish topic type\tbad argument #1 to 'publish' (string expected, got nil)\n"
+        "publish payload type\tbad argument #2 to 'publish' (string expected, got table)\n"
+        "publish qos 3\tbad argument #3 to 'publish' (QoS must be 0, 1 or 2, got 3)\n"
+        "publish qos -1\tbad argument #3 to 'publish' (QoS must be 0, 1 or 2, got -1)\n"
+        "publish qos type\tbad argument #3 to 'publish' (QoS 0, 1 or 2 expected, got string)\n"
+        "publish retain 2\tbad argument #4 to 'publish' (retain must be a boolean or 0/1)\n"
+        "publish plus\tbad argument #1 to 'publish' (wildcards are not allowed in a topic name)\n"
+        "publish hash\tbad argument #1 to 'publish' (wildcards are not allowed in a topic name)\n"
+        "publish empty topic\tbad argument #1 to 'publish' (empty topic name)\n"
+        "publish callback type\tbad argument #5 to 'publish' (function expected, got number)\n"
+        "subscribe filter\tbad argument #1 to 'subscribe' (malformed topic filter 'a/#/c' (invalid topic filter))\n"
+        "subscribe plus\tbad argument #1 to 'subscribe' (malformed topic filter 'a+/b' (invalid topic filter))\n"
+        "subscribe empty\tbad argument #1 to 'subscribe' (malformed topic filter '' (invalid topic filter))\n"
+        "subscribe qos\tbad argument #2 to 'subscribe' (QoS must be 0, 1 or 2, got 3)\n"
+        "subscribe type\tbad argument #1 to 'subscribe' (string expected, got boolean)\n"
+        "subscribe table qos\tbad argument #1 to 'subscribe' (QoS of 'a/b' must be 0, 1 or 2)\n"
+        "subscribe table key\tbad argument #1 to 'subscribe' (table keys must be topic filters (strings))\n"
+        "subscribe table filter\tbad argument #1 to 'subscribe' (malformed topic filter 'a/#/b' (invalid topic filter))\n"
+        "subscribe empty table\tbad argument #1 to 'subscribe' (empty table: no topic to subscribe to)\n"
+        "subscribe callback\tbad argument #3 to 'subscribe' (function expected, got string)\n"
+        "unsubscribe filter\tbad argument #1 to 'unsubscribe' (malformed topic filter '#/a' (invalid topic filter))\n"
+        "unsubscribe empty table\tbad argument #1 to 'unsubscribe' (empty table: no topic to unsubscribe from)\n"
+        "unsubscribe key\tbad argument #1 to 'unsubscribe' (table keys must be topic filters (strings))\n"
+        "on event\tbad argument #1 to 'on' (invalid event 'connected' (connect, connfail, suback, unsuback, puback, message, overflow or offline))\n"
+        "on function\tbad argument #2 to 'on' (function expected, got string)\n"
+        "lwt topic\tbad argument #1 to 'lwt' (wildcards are not allowed in a topic name)\n"
+        "lwt qos\tbad argument #3 to 'lwt' (QoS must be 0, 1 or 2, got 7)\n"
+        "lwt message\tbad argument #2 to 'lwt' (string expected, got nil)\n"
+        "connect host\tbad argument #1 to 'connect' (string expected, got nil)\n"
+        "connect port 0\tbad argument #2 to 'connect' (port must be in 1..65535, got 0)\n"
+        "connect port high\tbad argument #2 to 'connect' (port must be in 1..65535, got 70000)\n"
+        "connect secure 2\tbad argument #3 to 'connect' (secure must be a boolean or 0/1)\n"
+        "connect callback\tbad argument #4 to 'connect' (function expected, got string)\n"
+        "bad self\tbad argument #1 to 'publish' (mqtt.client expected, got table)\n"
+        "bad self string\tbad argument #1 to 'close' (mqtt.client expected, got string)\n"
+        "connect while connecting\talready connected\n"
+        "lwt while connecting\tlwt() must be called before connect()\n"
+        "tmr interval 0\tbad argument #1 to 'alarm' (interval must be in 1..2147483647, got 0)\n"
+        "tmr mode\tbad argument #2 to 'alarm' (mode must be in 0..2, got 3)\n"
+        "tmr function\tbad argument #3 to 'register' (function expected, got nil)\n"
+        "tmr static id\tbad argument #1 to 'alarm' (timer id must be in 0..6, got 7)\n"
+        "tmr self\tbad argument #1 to 'start' (timer object or static timer id 0..6 expected, got table)\n"
+        "tmr interval method\tbad argument #1 to 'interval' (interval must be in 1..2147483647, got -5)\n"
+        "connect twice\talready connected\n"
+        "lwt after connect\tlwt() must be called before connect()\n");
+    EXPECT_EQ(r.err, "");
+}
+
+}  // namespace
+}  // namespace nmqtt::test::lua
