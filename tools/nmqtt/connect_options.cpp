@@ -167,7 +167,8 @@ std::optional<std::string> ConnectOptions::finish(std::string& url_topic) {
     secure_ = secure_ || !cafile_.empty() || !capath_.empty() || !cert_.empty() || os_certs_;
     if (cert_.empty() != key_.empty()) return "--cert and --key go together";
     if (insecure_ && !secure_) return "--insecure needs TLS (--cafile, --capath, --tls-use-os-certs or mqtts://)";
-    if (password_option_->count() > 0 && username_.empty()) return "-P needs -u (MQTT-3.1.2-22)";
+    has_password_ = password_option_->count() > 0 || !password_.empty();
+    if (has_password_ && username_.empty()) return "-P needs -u (MQTT-3.1.2-22)";
     if (persistent_session_ && client_id_.empty()) return "-c needs a client id (-i)";
     if (auto error = check_will()) return error;
     if (port_ == 0) port_ = secure_ ? 8883 : 1883;
@@ -180,9 +181,7 @@ ClientOptions ConnectOptions::client_options() const {
     options.client_id = client_id_;
     options.keepalive_seconds = keepalive_;
     if (!username_.empty()) options.username = username_;
-    if (password_option_ != nullptr && (password_option_->count() > 0 || !password_.empty())) {
-        options.password = password_;
-    }
+    if (has_password_) options.password = password_;
     options.clean_session = !persistent_session_;
     options.max_message_length = max_packet_size;
     options.tls.verify_peer = !insecure_;

@@ -55,7 +55,7 @@ public:
     void add_to(CLI::App& app);
 
     /// Applies -L, checks the combinations and fills defaults (port, client id). Returns an error message
-    /// for a usage error, or nullopt. `url_topic` receives the topic of an -L URL ("" when none).
+    /// for a usage error, or nullopt. Call it while the CLI::App given to add_to() still exists. `url_topic` receives the topic of an -L URL ("" when none).
     [[nodiscard]] std::optional<std::string> finish(std::string& url_topic);
 
     [[nodiscard]] const std::string& host() const noexcept { return host_; }
@@ -101,7 +101,9 @@ private:
     std::string url_;
     bool debug_ = false;
     bool secure_ = false;
+    bool has_password_ = false;  // -P given (even empty) or a password in the -L URL
 
+    // Valid while the CLI::App passed to add_to() lives; read by finish() only.
     CLI::Option* host_option_ = nullptr;
     CLI::Option* port_option_ = nullptr;
     CLI::Option* username_option_ = nullptr;
