@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "support/bytes.hpp"
 #include "support/session_driver.hpp"
@@ -204,60 +206,62 @@ TEST(SessionConnect, SessionPresentIsSurfaced_MQTT_3_2_2_2) {
     }
 }
 
-TEST(SessionConnect, RefusalCodesAreConnectFailed_MQTT_3_2_2_5) {
-    for (int code = 1; code <= 5; ++code) {
-        SCOPED_TRACE(code);
-        SessionDriver d(default_options());
-        d.open();
-        d.take_output();
-        d.feed(std::string("20 02 00 0") + char('0' + code));
-        EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{code, err(Errc::connection_refused)}}));
-        EXPECT_NE(d.session().state(), State::connected);
-        EXPECT_TRUE(d.take_output().empty());
-        d.close();  // the session already reported the end of this connection
-        EXPECT_TRUE(d.take_events().empty());
-        EXPECT_EQ(d.session().state(), State::idle);
-    }
+// Opens a connection, writes the CONNECT and feeds the server's `reply`; returns the events.
+Events after_reply(SessionDriver& d, std::string_view reply) {
+    d.open();
+    d.take_output();
+    d.feed(reply);
+    return d.take_events();
 }
+
+class SessionConnackRefused : public ::testing::TestWithParam<int> {};
+
+TEST_P(SessionConnackRefused, IsConnectFailedWithTheCode_MQTT_3_2_2_5) {
+    const int code = GetParam();
+    SessionDriver d(default_options());
+    EXPECT_EQ(after_reply(d, std::string("20 02 00 0") + char('0' + code)),
+              (Events{ev::ConnectFailed{code, err(Errc::connection_refused)}}));
+    EXPECT_TRUE(d.take_output().empty());
+    d.close();  // the session already reported the end of this connection
+    EXPECT_TRUE(d.take_events().empty());
+    EXPECT_EQ(d.session().state(), State::idle);
+}
+
+INSTANTIATE_TEST_SUITE_P(SessionConnect, SessionConnackRefused, ::testing::Range(1, 6));
 
 TEST(SessionConnect, RefusalWithSessionPresentSetIsStillARefusal_MQTT_3_2_2_4) {
     auto o = default_options();
     o.clean_session = false;
     SessionDriver d(o);
-    d.open();
-    d.take_output();
-    d.feed("20 02 01 04");
-    EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{4, err(Errc::connection_refused)}}));
+    EXPECT_EQ(after_reply(d, "20 02 01 04"), (Events{ev::ConnectFailed{4, err(Errc::connection_refused)}}));
 }
 
-TEST(SessionConnect, FirstPacketNotConnackIsConnectFailed_MQTT_3_2_0_1) {
-    for (const char* packet : {"30 03 00 01 74", "D0 00", "90 03 00 01 00", "40 02 00 01"}) {
-        SCOPED_TRACE(packet);
-        SessionDriver d(default_options());
-        d.open();
-        d.take_output();
-        d.feed(packet);
-        EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{-4, err(Errc::not_a_connack)}}));
-        EXPECT_NE(d.session().state(), State::connected);
-        EXPECT_TRUE(d.take_output().empty());
-    }
+class SessionFirstPacketNotConnack : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SessionFirstPacketNotConnack, IsConnectFailedMinus4_MQTT_3_2_0_1) {
+    SessionDriver d(default_options());
+    EXPECT_EQ(after_reply(d, GetParam()), (Events{ev::ConnectFailed{-4, err(Errc::not_a_connack)}}));
+    EXPECT_NE(d.session().state(), State::connected);
+    EXPECT_TRUE(d.take_output().empty());
 }
 
-TEST(SessionConnect, MalformedConnackIsConnectFailed) {
-    // Reserved bits of the acknowledge flags set; return code above 5; wrong remaining length.
-    for (const char* packet : {"20 02 02 00", "20 02 00 06", "20 03 00 00 00"}) {
-        SCOPED_TRACE(packet);
-        SessionDriver d(default_options());
-        d.open();
-        d.take_output();
-        d.feed(packet);
-        const auto got = only<ev::ConnectFailed>(d.take_events());
-        ASSERT_EQ(got.size(), 1u);
-        EXPECT_TRUE(got[0].error == err(Errc::bad_connack) || got[0].error == err(Errc::bad_remaining_length))
-            << got[0];
-        EXPECT_NE(d.session().state(), State::connected);
-    }
+INSTANTIATE_TEST_SUITE_P(SessionConnect, SessionFirstPacketNotConnack,
+                         ::testing::Values("30 03 00 01 74", "D0 00", "90 03 00 01 00", "40 02 00 01"));
+
+class SessionMalformedConnack : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SessionMalformedConnack, IsConnectFailed) {
+    SessionDriver d(default_options());
+    const auto got = only<ev::ConnectFailed>(after_reply(d, GetParam()));
+    ASSERT_EQ(got.size(), 1u);
+    const std::error_code e = got[0].error;
+    EXPECT_TRUE(e == err(Errc::bad_connack) || e == err(Errc::bad_remaining_length)) << got[0];
+    EXPECT_NE(d.session().state(), State::connected);
 }
+
+// Reserved bits of the acknowledge flags set; return code above 5; wrong remaining length.
+INSTANTIATE_TEST_SUITE_P(SessionConnect, SessionMalformedConnack,
+                         ::testing::Values("20 02 02 00", "20 02 00 06", "20 03 00 00 00"));
 
 TEST(SessionConnect, SessionPresentOnCleanSessionIsAFailure_MQTT_3_2_2_1) {
     SessionDriver d(default_options());

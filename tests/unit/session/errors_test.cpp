@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ostream>
 #include <string>
 
 #include "support/bytes.hpp"
@@ -20,24 +21,7 @@ struct Violation {
     Errc alternative;  ///< a second acceptable error (same value when only one is)
 };
 
-// Checks the session after a violation: one ConnectionLost with the expected error, then silence.
-void expect_closed_and_silent(SessionDriver& d, const Violation& v) {
-    const auto events = d.take_events();
-    const auto lost = only<ev::ConnectionLost>(events);
-    ASSERT_EQ(lost.size(), 1u) << ::testing::PrintToString(events);
-    EXPECT_TRUE(lost[0].error == err(v.error) || lost[0].error == err(v.alternative)) << lost[0];
-    EXPECT_TRUE(only<ev::Message>(events).empty());
-    EXPECT_TRUE(d.take_output().empty());
-
-    // Nothing more is sent: no PUBACK for a later PUBLISH, no PINGREQ, no new request.
-    d.feed("32 06 00 01 74 00 05 78");
-    (void)d.publish("t", "x", QoS::at_least_once, 1);
-    d.advance(5min);
-    EXPECT_TRUE(d.take_output().empty());
-    d.close();
-    EXPECT_TRUE(only<ev::ConnectionLost>(d.take_events()).empty()) << "reported twice";
-    EXPECT_EQ(d.session().state(), session::State::idle);
-}
+void PrintTo(const Violation& v, std::ostream* os) { *os << v.name << " (" << v.bytes << ")"; }
 
 const Violation violations[] = {
     // Packet types a server never sends (Table 2.1) [MQTT-4.8.0-1].
@@ -68,15 +52,37 @@ const Violation violations[] = {
     {"PUBREC id 0", "50 02 00 00", Errc::zero_packet_id, Errc::zero_packet_id},
 };
 
-TEST(SessionErrors, ProtocolViolationsLoseTheConnection_MQTT_4_8_0_1) {
-    for (const Violation& v : violations) {
-        SCOPED_TRACE(v.name);
-        SessionDriver d(default_options());
-        d.connect();
-        d.feed(v.bytes);
-        expect_closed_and_silent(d, v);
-    }
+class SessionViolation : public ::testing::TestWithParam<Violation> {};
+
+TEST_P(SessionViolation, LosesTheConnectionWithTheTypedError_MQTT_4_8_0_1) {
+    const Violation& v = GetParam();
+    SessionDriver d(default_options());
+    d.connect();
+    d.feed(v.bytes);
+    const auto events = d.take_events();
+    const auto lost = only<ev::ConnectionLost>(events);
+    ASSERT_EQ(lost.size(), 1u) << ::testing::PrintToString(events);
+    EXPECT_TRUE(lost[0].error == err(v.error) || lost[0].error == err(v.alternative)) << lost[0];
+    EXPECT_TRUE(only<ev::Message>(events).empty());
+    EXPECT_TRUE(d.take_output().empty());
 }
+
+TEST_P(SessionViolation, NothingMoreIsSentOrReported_MQTT_4_8_0_1) {
+    SessionDriver d(default_options());
+    d.connect();
+    d.feed(GetParam().bytes);
+    d.take_events();
+    // No PUBACK for a later PUBLISH, no PINGREQ, no new request; closing reports nothing more.
+    d.feed("32 06 00 01 74 00 05 78");
+    (void)d.publish("t", "x", QoS::at_least_once, 1);
+    d.advance(5min);
+    EXPECT_TRUE(d.take_output().empty());
+    d.close();
+    EXPECT_TRUE(only<ev::ConnectionLost>(d.take_events()).empty()) << "reported twice";
+    EXPECT_EQ(d.session().state(), session::State::idle);
+}
+
+INSTANTIATE_TEST_SUITE_P(SessionErrors, SessionViolation, ::testing::ValuesIn(violations));
 
 TEST(SessionErrors, ViolationAfterValidPacketsInTheSameChunk) {
     SessionDriver d(default_options());

@@ -56,12 +56,11 @@ std::size_t bad_ids(const std::vector<PacketId>& ids) {
     return bad;
 }
 
-TEST(SessionPacketId, NeverZeroAndWrapsAfter65535_MQTT_2_3_1_1) {
-    SessionDriver d(default_options());
-    d.connect();
+// Publishes `count` QoS 1 messages one at a time, each acknowledged before the next; returns their ids.
+std::vector<PacketId> publish_and_ack(SessionDriver& d, std::size_t count) {
     std::vector<PacketId> ids;
-    ids.reserve(all_ids + 10);
-    for (std::size_t i = 0; i < all_ids + 10; ++i) {
+    ids.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
         const auto r = d.publish("t", "", q1, 1);
         if (!r) {
             ADD_FAILURE() << "publish " << i << " failed: " << r.error().message();
@@ -72,27 +71,54 @@ TEST(SessionPacketId, NeverZeroAndWrapsAfter65535_MQTT_2_3_1_1) {
         d.feed(ack(0x40, *r));
         d.take_events();
     }
+    return ids;
+}
+
+// Counts ids after the first 65535 that are 0 or differ from the id 65535 places earlier.
+std::size_t not_wrapped(const std::vector<PacketId>& ids) {
+    std::size_t bad = 0;
+    for (std::size_t i = all_ids; i < ids.size(); ++i)
+        if (ids[i] == 0 || ids[i] != ids[i - all_ids]) ++bad;
+    return bad;
+}
+
+TEST(SessionPacketId, NeverZeroAndWrapsAfter65535_MQTT_2_3_1_1) {
+    SessionDriver d(default_options());
+    d.connect();
+    const auto ids = publish_and_ack(d, all_ids + 10);
     ASSERT_EQ(ids.size(), all_ids + 10);
     const std::vector<PacketId> first_round(ids.begin(), ids.begin() + all_ids);
     EXPECT_EQ(bad_ids(first_round), 0u);  // each of 1..65535 once before any is reused
-    for (std::size_t i = all_ids; i < ids.size(); ++i) {
-        EXPECT_NE(ids[i], 0);
-        EXPECT_EQ(ids[i], ids[i - all_ids]) << "after 65535 the ids wrap around";
-    }
+    EXPECT_EQ(not_wrapped(ids), 0u);      // then the same sequence again
+}
+
+// The request made when no id is free went to the queue without an id and nothing was sent.
+bool expect_queued_without_id(SessionDriver& d, PacketId returned) {
+    EXPECT_EQ(returned, 0) << "no id is free, so none can be given";
+    EXPECT_TRUE(d.take_output().empty()) << "sent without a free packet id";
+    EXPECT_EQ(d.session().queued_count(), 1u);
+    return true;
 }
 
 // With every id in use a new request cannot go out: either publish() reports packet_ids_exhausted, or (as
 // design.md chooses: ids are given when a packet is sent) it waits in the queue until an id is free.
 // Returns true when it was queued.
 bool queued_for_lack_of_ids(SessionDriver& d, const Result<PacketId>& r) {
-    if (!r) {
-        EXPECT_EQ(r.error(), err(Errc::packet_ids_exhausted));
-        return false;
+    if (r) return expect_queued_without_id(d, *r);
+    EXPECT_EQ(r.error(), err(Errc::packet_ids_exhausted));
+    return false;
+}
+
+// Uses every packet id with `qos` publishes (tags 1..65535), then makes one more publish ("t" "q", tag 99)
+// that cannot go out. Returns the ids in use, or nothing when the extra publish was refused.
+std::vector<PacketId> fill_and_queue_one(SessionDriver& d, QoS qos) {
+    auto ids = use_every_id(d, qos);
+    if (ids.size() != all_ids) {
+        ADD_FAILURE() << "could not use every id";
+        return {};
     }
-    EXPECT_EQ(*r, 0) << "no id is free, so none can be given";
-    EXPECT_TRUE(d.take_output().empty()) << "sent without a free packet id";
-    EXPECT_EQ(d.session().queued_count(), 1u);
-    return true;
+    if (!queued_for_lack_of_ids(d, d.publish("t", "q", qos, 99))) return {};
+    return ids;
 }
 
 TEST(SessionPacketId, DistinctWhileInUse_MQTT_2_3_1_2) {
@@ -112,9 +138,8 @@ TEST(SessionPacketId, DistinctWhileInUse_MQTT_2_3_1_2) {
 TEST(SessionPacketId, Qos1IdReusedOnlyAfterPuback_MQTT_2_3_1_3) {
     SessionDriver d(wide_window_options());
     d.connect();
-    const auto ids = use_every_id(d, q1);
-    ASSERT_EQ(ids.size(), all_ids);
-    if (!queued_for_lack_of_ids(d, d.publish("t", "q", q1, 99))) return;
+    const auto ids = fill_and_queue_one(d, q1);
+    if (ids.empty()) return;
     const PacketId freed = ids[1234];
     d.feed(ack(0x40, freed));
     EXPECT_EQ(d.take_events(), (Events{ev::PublishDone{1235, freed, q1, {}}}));
@@ -126,9 +151,8 @@ TEST(SessionPacketId, Qos1IdReusedOnlyAfterPuback_MQTT_2_3_1_3) {
 TEST(SessionPacketId, Qos2IdReusedOnlyAfterPubcomp_MQTT_2_3_1_3) {
     SessionDriver d(wide_window_options());
     d.connect();
-    const auto ids = use_every_id(d, q2);
-    ASSERT_EQ(ids.size(), all_ids);
-    if (!queued_for_lack_of_ids(d, d.publish("t", "q", q2, 99))) return;
+    const auto ids = fill_and_queue_one(d, q2);
+    if (ids.empty()) return;
     const PacketId id = ids[40000];
     d.feed(ack(0x50, id));  // PUBREC: the id stays in use, only the PUBREL goes out
     EXPECT_TRUE(bytes_equal(d.take_output(), ack(0x62, id)));

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <string_view>
+#include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "support/bytes.hpp"
@@ -115,34 +117,49 @@ TEST(SessionSubscribe, SubscribeAndUnsubscribeIdsAreDistinctFromPublishIds_MQTT_
     EXPECT_NE(s, u);
 }
 
+using Entries = std::vector<protocol::SubscribeEntry>;
+using Filters = std::vector<std::string_view>;
+using Errors = std::vector<std::error_code>;
+
+// The result of subscribe() (or unsubscribe()) for each request, in order: an error or success ({}).
+template <class Request>
+Errors errors_of(SessionDriver& d, const std::vector<Request>& requests) {
+    Errors out;
+    for (const auto& r : requests) {
+        if constexpr (std::is_same_v<Request, Entries>)
+            out.push_back(d.session().subscribe(r, 0, d.now()).error());
+        else
+            out.push_back(d.session().unsubscribe(r, 0, d.now()).error());
+    }
+    return out;
+}
+
 TEST(SessionSubscribe, SubscribeErrors) {
     SessionDriver d(default_options());
     d.connect();
-    auto sub = [&d](std::vector<protocol::SubscribeEntry> entries) {
-        return d.session().subscribe(entries, 0, d.now()).error();
+    const std::vector<Entries> requests{
+        {},                                 // [MQTT-3.8.3-3]
+        {{"a#", q0}},                       // [MQTT-4.7.1-2]
+        {{"a/#/b", q0}},                    //
+        {{"a+", q0}},                       // [MQTT-4.7.1-3]
+        {{"ok", q0}, {"", q0}},             // [MQTT-4.7.3-1]
+        {{"a\xFF", q0}},                    // [MQTT-3.8.3-1]
+        {{"a", static_cast<QoS>(3)}},       // [MQTT-3.8.3-4]
     };
-    EXPECT_EQ(sub({}), err(Errc::empty_payload));                          // [MQTT-3.8.3-3]
-    EXPECT_EQ(sub({{"a#", q0}}), err(Errc::bad_topic_filter));             // [MQTT-4.7.1-2]
-    EXPECT_EQ(sub({{"a/#/b", q0}}), err(Errc::bad_topic_filter));
-    EXPECT_EQ(sub({{"a+", q0}}), err(Errc::bad_topic_filter));             // [MQTT-4.7.1-3]
-    EXPECT_EQ(sub({{"ok", q0}, {"", q0}}), err(Errc::bad_topic_filter));  // [MQTT-4.7.3-1]
-    EXPECT_EQ(sub({{"a\xFF", q0}}), err(Errc::bad_utf8));                 // [MQTT-3.8.3-1]
-    EXPECT_EQ(sub({{"a", static_cast<QoS>(3)}}), err(Errc::bad_qos));     // [MQTT-3.8.3-4]
+    EXPECT_EQ(errors_of(d, requests), (Errors{err(Errc::empty_payload), err(Errc::bad_topic_filter),
+                                              err(Errc::bad_topic_filter), err(Errc::bad_topic_filter),
+                                              err(Errc::bad_topic_filter), err(Errc::bad_utf8), err(Errc::bad_qos)}));
     EXPECT_TRUE(d.take_output().empty());
     // Wildcards in their places are fine.
-    EXPECT_FALSE(sub({{"#", q0}, {"+/a/+", q1}, {"a/#", q2}}));
+    EXPECT_EQ(errors_of(d, std::vector<Entries>{{{"#", q0}, {"+/a/+", q1}, {"a/#", q2}}}), (Errors{{}}));
 }
 
 TEST(SessionSubscribe, UnsubscribeErrors) {
     SessionDriver d(default_options());
     d.connect();
-    auto unsub = [&d](std::vector<std::string_view> filters) {
-        return d.session().unsubscribe(filters, 0, d.now()).error();
-    };
-    EXPECT_EQ(unsub({}), err(Errc::empty_payload));  // [MQTT-3.10.3-2]
-    EXPECT_EQ(unsub({"a#"}), err(Errc::bad_topic_filter));
-    EXPECT_EQ(unsub({"a", ""}), err(Errc::bad_topic_filter));
-    EXPECT_EQ(unsub({"a\xFF"}), err(Errc::bad_utf8));
+    const std::vector<Filters> requests{{}, {"a#"}, {"a", ""}, {"a\xFF"}};  // [MQTT-3.10.3-2], filter rules
+    EXPECT_EQ(errors_of(d, requests), (Errors{err(Errc::empty_payload), err(Errc::bad_topic_filter),
+                                              err(Errc::bad_topic_filter), err(Errc::bad_utf8)}));
     EXPECT_TRUE(d.take_output().empty());
 }
 

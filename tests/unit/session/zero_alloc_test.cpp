@@ -204,32 +204,42 @@ TEST(SessionZeroAlloc, PublishQos2WithAcksInSteadyStateAllocatesNothing) {
     EXPECT_EQ(n, 0u);
 }
 
+// One round of incoming traffic: QoS 0, QoS 1 and QoS 2 PUBLISHes of "a/b" "hi", then the PUBREL for the
+// QoS 2 one, with a different id each round; odd rounds arrive in two reads cut inside the QoS 2 PUBLISH.
+class IncomingRound {
+public:
+    explicit IncomingRound(Rig& rig) : rig_(rig) {}
+
+    void operator()(int round) {
+        const auto id = static_cast<PacketId>(round % 60000 + 1);
+        for (const std::size_t at : {std::size_t{16}, std::size_t{27}, std::size_t{33}}) {
+            stream_[at] = static_cast<std::uint8_t>(id >> 8);
+            stream_[at + 1] = static_cast<std::uint8_t>(id & 0xFF);
+        }
+        const Bytes all(stream_);
+        if (round % 2 == 0) {
+            rig_.feed(all);
+        } else {
+            rig_.feed(all.first(25));
+            rig_.feed(all.subspan(25));
+        }
+        rig_.clock.advance(1ms);
+        rig_.write_all();  // PUBACK, PUBREC, PUBCOMP
+    }
+
+private:
+    Rig& rig_;
+    std::array<std::uint8_t, 9 + 11 + 11 + 4> stream_{
+        0x30, 0x07, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x68, 0x69,                // QoS 0
+        0x32, 0x09, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x00, 0x68, 0x69,    // QoS 1, id at 16
+        0x34, 0x09, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x00, 0x68, 0x69,    // QoS 2, id at 27
+        0x62, 0x02, 0x00, 0x00};                                             // PUBREL, id at 33
+};
+
 TEST(SessionZeroAlloc, ReceivingPublishesInSteadyStateAllocatesNothing) {
     Rig rig;
     ASSERT_TRUE(rig.ok);
-    // QoS 0, QoS 1 and QoS 2 PUBLISHes of "a/b" "hi", then the PUBREL for the QoS 2 one; ids vary.
-    std::array<std::uint8_t, 9 + 11 + 11 + 4> stream{
-        0x30, 0x07, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x68, 0x69,
-        0x32, 0x09, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x00, 0x68, 0x69,
-        0x34, 0x09, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x00, 0x68, 0x69,
-        0x62, 0x02, 0x00, 0x00};
-    const std::size_t n = allocations_in_steady_state([&rig, &stream](int i) {
-        const auto id = static_cast<PacketId>(i % 60000 + 1);
-        for (const std::size_t at : {std::size_t{16}, std::size_t{27}, std::size_t{33}}) {
-            stream[at] = static_cast<std::uint8_t>(id >> 8);
-            stream[at + 1] = static_cast<std::uint8_t>(id & 0xFF);
-        }
-        // Whole, and cut in the middle of the QoS 2 PUBLISH so the decoder buffers it.
-        const Bytes all(stream);
-        if (i % 2 == 0) {
-            rig.feed(all);
-        } else {
-            rig.feed(all.first(25));
-            rig.feed(all.subspan(25));
-        }
-        rig.clock.advance(1ms);
-        rig.write_all();  // PUBACK, PUBREC, PUBCOMP
-    });
+    const std::size_t n = allocations_in_steady_state(IncomingRound(rig));
     EXPECT_TRUE(rig.ok);
     EXPECT_EQ(rig.session.incoming_qos2_count(), 0u);
     EXPECT_EQ(n, 0u);
