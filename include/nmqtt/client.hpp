@@ -75,7 +75,8 @@ public:
     /// On failure only "connfail" runs, never "offline", with:
     ///   -5 nothing accepted the TCP connection at any address, or the TLS handshake or certificate
     ///      verification failed, or a TLS alert arrived in place of the CONNACK (TLS 1.3 servers refuse a
-    ///      client certificate that way) (NodeMCU has no TLS code; last_error() is tls_handshake_failed);
+    ///      client certificate that way, and their reset may overtake the alert: -4) (NodeMCU has no TLS
+    ///      code; last_error() is tls_handshake_failed);
     ///   -4 the first packet was not a CONNACK, or the server closed the connection before sending one;
     ///   -3 the name could not be resolved;  -2 no CONNACK within connack_timeout;
     ///   -1 CONNECT not written within connect_write_timeout, counted from connect() (so a resolution, TCP
