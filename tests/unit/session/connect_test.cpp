@@ -299,6 +299,18 @@ TEST(SessionConnect, ConnackTimeoutIsConnectFailedMinus2) {
     EXPECT_EQ(d.session().state(), State::idle);
 }
 
+TEST(SessionConnect, ConnackTimeoutCountsFromTheConnectWrite) {
+    SessionDriver d(default_options());
+    d.set_auto_write(false);
+    d.open();
+    d.advance(2s);
+    d.take_output();  // the CONNECT is written at t0 + 2 s; then 5 s for the CONNACK (NodeMCU)
+    d.advance(5s - 1ms);
+    EXPECT_TRUE(d.take_events().empty());
+    d.advance(1ms);
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectFailed{-2, err(Errc::connack_timeout)}}));
+}
+
 TEST(SessionConnect, ConnackJustInTimeIsAccepted) {
     SessionDriver d(default_options());
     d.open();

@@ -75,6 +75,15 @@ TEST(SessionDisconnect, DisconnectAfterUnackedQos1KeepsItForTheNextSession_MQTT_
     EXPECT_TRUE(bytes_equal(d.take_output(), hex("3A 06 00 01 74" + id_hex(id) + "78")));
 }
 
+TEST(SessionDisconnect, SecondDisconnectSendsNoSecondDisconnect) {
+    SessionDriver d(default_options());
+    d.connect();
+    EXPECT_TRUE(d.session().disconnect(d.now()));
+    (void)d.session().disconnect(d.now());
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("E0 00")));
+    EXPECT_EQ(d.take_events(), (Events{ev::ConnectionLost{err(Errc::closed_by_client)}}));
+}
+
 TEST(SessionDisconnect, DisconnectWhileConnectingIsSilent) {
     SessionDriver d(default_options());
     d.open();

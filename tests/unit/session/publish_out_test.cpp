@@ -29,6 +29,17 @@ TEST(SessionPublishOut, Qos0GoldenBytesAndDoneOnceWritten_MQTT_4_3_1_1) {
     EXPECT_TRUE(d.peek_output().empty());
 }
 
+TEST(SessionPublishOut, Qos0NotWrittenWhenTheConnectionDropsCompletesWithAnError) {
+    SessionDriver d(default_options());
+    d.connect();
+    d.publish_ok("t", "hi", q0, 5);
+    d.close(Errc::connection_closed);
+    const auto done = only<ev::PublishDone>(d.take_events());
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].tag, 5u);
+    EXPECT_TRUE(done[0].error) << done[0];
+}
+
 TEST(SessionPublishOut, Qos0WithoutTagHasNoCompletion) {
     SessionDriver d(default_options());
     d.connect();
