@@ -42,10 +42,10 @@ TEST(LuaMessaging, QosZeroOneTwoBothWays) {
     // The client completed the broker's deliveries: PUBACK for the three of QoS 1 (q1 p1, q1 p2, q2 p1),
     // PUBREC then PUBCOMP for the one of QoS 2 (q2 p2) [MQTT-4.3.2-2, 4.3.3-2]; its own three QoS 2
     // publishes went through PUBREL [MQTT-4.3.3-1].
-    EXPECT_EQ(broker.count_in_log("Received PUBACK from nmqtt-qos"), 3U) << broker.log();
-    EXPECT_EQ(broker.count_in_log("Received PUBREC from nmqtt-qos"), 1U) << broker.log();
-    EXPECT_EQ(broker.count_in_log("Received PUBCOMP from nmqtt-qos"), 1U) << broker.log();
-    EXPECT_EQ(broker.count_in_log("Received PUBREL from nmqtt-qos"), 3U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received PUBACK from nmqtt-qos", 3), 3U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received PUBREC from nmqtt-qos", 1), 1U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received PUBCOMP from nmqtt-qos", 1), 1U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received PUBREL from nmqtt-qos", 3), 3U) << broker.log();
 }
 
 // The last publish/subscribe/unsubscribe callback runs for all of them and is the "puback"/"suback"/
@@ -100,7 +100,7 @@ TEST(LuaMessaging, CloseStateAndRequestsWhileConnecting) {
         "connected\t2\tconnected\n"
         "close\ttrue\n"
         "offline\t2\tdisconnected\n");
-    EXPECT_EQ(broker.count_in_log("Received DISCONNECT from nmqtt-close-state"), 2U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received DISCONNECT from nmqtt-close-state", 2), 2U) << broker.log();
 }
 
 // A message above max_message_length reaches "overflow" truncated, is acknowledged anyway, and the next one
@@ -115,8 +115,8 @@ TEST(LuaMessaging, OverflowTruncatesAndAcknowledges) {
         "default\toverflow\ttrue\ttrue\ttrue\ttrue\n"
         "default\tmessage\tsmall\n"
         "done\n");
-    EXPECT_EQ(broker.count_in_log("Received PUBACK from nmqtt-limit100"), 2U) << broker.log();
-    EXPECT_EQ(broker.count_in_log("Received PUBACK from nmqtt-default"), 2U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received PUBACK from nmqtt-limit100", 2), 2U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received PUBACK from nmqtt-default", 2), 2U) << broker.log();
 }
 
 // Binary payloads (zeros, 0xff), an empty payload arriving as nil, 175 kB, UTF-8 topics, retain.
@@ -182,7 +182,7 @@ TEST(LuaMessaging, WillAfterCutConnectionNotAfterClose) {
         "ready\n"
         "cut-victim offline\n"
         "will: cut-victim is gone\n");
-    EXPECT_EQ(broker.count_in_log("Received DISCONNECT from nmqtt-closing-victim"), 1U) << broker.log();
+    EXPECT_EQ(log_count(broker, "Received DISCONNECT from nmqtt-closing-victim", 1), 1U) << broker.log();
 }
 
 }  // namespace

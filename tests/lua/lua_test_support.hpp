@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,14 @@ inline constexpr std::chrono::milliseconds script_timeout = 30s;
     auto all = address(broker);
     all.insert(all.end(), args.begin(), args.end());
     return all;
+}
+
+/// The number of `needle` in the broker's log once it reached `count` (the broker may log a client's last
+/// packets after the client exited), or what it is after a few seconds.
+[[nodiscard]] inline std::size_t log_count(const MosquittoFixture& broker, std::string_view needle,
+                                           std::size_t count) {
+    wait_until([&] { return broker.count_in_log(needle) >= count; }, 5s);
+    return broker.count_in_log(needle);
 }
 
 /// A one-line summary of a run for assertion messages.
