@@ -181,6 +181,7 @@ std::size_t Session::handle_bytes(Bytes input, TimePoint now) {
 // ---- output ---------------------------------------------------------------------------------------------
 
 void Session::Impl::append(const protocol::Packet& packet) {
+    if (disconnect_end) return;  // nothing follows DISCONNECT on this connection [MQTT-3.14.4-2]
     const std::size_t before = back.size();
     (void)protocol::encode_append(packet, back);  // packets built here are valid by construction
     total_enqueued += back.size() - before;

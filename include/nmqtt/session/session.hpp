@@ -45,10 +45,13 @@ struct SessionOptions {
     std::size_t max_message_length = 1024;    ///< NodeMCU default; incoming packets above it overflow
     std::uint16_t max_inflight = 1024;        ///< outgoing QoS 1/2 publishes awaiting their ack
     std::size_t max_queued_messages = 65'536; ///< requests waiting behind the window or for the CONNACK
-    std::size_t max_buffered_bytes = 16u << 20;  ///< unsent output + queued requests, in bytes
+    std::size_t max_buffered_bytes = 16u << 20;  ///< unsent output + kept requests (queued or awaiting an ack)
     Duration connect_write_timeout = std::chrono::seconds(5);  ///< NodeMCU: CONNECT must be written in 5 s
     Duration connack_timeout = std::chrono::seconds(5);        ///< then 5 s for the CONNACK
-    Duration ping_timeout = std::chrono::seconds(0);  ///< 0: the keepalive interval (min 1 s)
+    /// Time allowed for the PINGRESP; 0: half the keepalive interval (at least 1 s), so that a dead link is
+    /// noticed within 1.5 x keepalive. A PINGREQ goes out when nothing was sent, or nothing received, for the
+    /// keepalive interval.
+    Duration ping_timeout = std::chrono::seconds(0);
     CleanResendPolicy clean_resend = CleanResendPolicy::republish;
     /// Accept publish/subscribe/unsubscribe while idle (no connection): they wait in the outbox, within the
     /// bounds above, and go out after the next CONNACK. Off: they fail with not_connected (NodeMCU).
@@ -170,14 +173,16 @@ public:
     /// The next time handle_timeout() must be called, if any.
     [[nodiscard]] std::optional<TimePoint> next_deadline() const noexcept;
 
-    /// Publishes. QoS 0 returns packet id 0. Requests made while connecting or behind a full window are queued
-    /// in order. Copies topic and payload. Errors: not_connected (idle), bad_topic_name, bad_utf8, bad_qos,
-    /// packet_too_large, queue_full, packet_ids_exhausted.
+    /// Publishes. Returns the packet id, or 0 for QoS 0 and for a request that is queued (made while connecting,
+    /// behind a full window, or while every id is in use): ids are given when a packet is sent, and the
+    /// completion event carries it. Requests are sent in order. Copies topic and payload. Errors:
+    /// not_connected (idle, unless queue_while_offline), bad_topic_name, bad_utf8, bad_qos, packet_too_large,
+    /// queue_full.
     /// Cost: no allocation in steady state (buffers are pooled).
     [[nodiscard]] Result<PacketId> publish(const PublishRequest& request, TimePoint now);
 
-    /// Subscribes to one or more filters in one SUBSCRIBE. Errors: not_connected, empty_payload,
-    /// bad_topic_filter, bad_utf8, bad_qos, packet_too_large, queue_full, packet_ids_exhausted.
+    /// Subscribes to one or more filters in one SUBSCRIBE (id as publish()). Errors: not_connected,
+    /// empty_payload, bad_topic_filter, bad_utf8, bad_qos, packet_too_large, queue_full.
     [[nodiscard]] Result<PacketId> subscribe(std::span<const protocol::SubscribeEntry> entries,
                                              std::uint64_t tag, TimePoint now);
 
@@ -186,7 +191,8 @@ public:
                                                TimePoint now);
 
     /// Ends the connection. Connected: queues DISCONNECT after the queued output, then ConnectionLost with
-    /// closed_by_client once it is written [MQTT-3.14.4-1]. Connecting: abandons the attempt silently (no
+    /// closed_by_client once it is written [MQTT-3.14.4-1] (or after connect_write_timeout if it cannot be);
+    /// nothing is sent after it [MQTT-3.14.4-2]. Connecting: abandons the attempt silently (no
     /// event); the caller closes the transport. Returns false when idle (nothing to close).
     bool disconnect(TimePoint now);
 

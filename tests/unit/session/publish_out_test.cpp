@@ -239,15 +239,15 @@ TEST(SessionPublishOut, QueueFullAtMaxBufferedBytesOfUnsentOutput) {
     EXPECT_TRUE(d.publish("t", payload, q0).has_value());  // written output no longer counts
 }
 
-TEST(SessionPublishOut, QueueFullAtMaxBufferedBytesOfQueuedRequests) {
+TEST(SessionPublishOut, QueueFullAtMaxBufferedBytesOfKeptRequests) {
     auto o = default_options();
     o.max_inflight = 1;
-    o.max_buffered_bytes = 1000;
+    o.max_buffered_bytes = 1300;
     SessionDriver d(o);
     d.connect();
     const std::string payload(400, 'p');
     const PacketId a = d.publish_ok("t", payload, q1, 1);
-    d.take_output();  // in flight, written: counts no more
+    d.take_output();  // in flight, written: its kept copy still counts until the PUBACK
     d.publish_ok("t", payload, q1, 2);
     d.publish_ok("t", payload, q1, 3);
     EXPECT_EQ(d.publish("t", payload, q1, 4).error(), err(Errc::queue_full));
