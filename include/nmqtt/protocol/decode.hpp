@@ -25,10 +25,12 @@ struct HeaderParse {
     std::error_code error;
 };
 
-/// Parses a fixed header: packet type 1..14, flags as Table 2.2 (PUBLISH QoS 3 is rejected)
-/// [MQTT-2.2.2-2, 3.3.1-4], Remaining Length of at most 4 bytes, and a length that fits the type (2 for the
-/// ack family and CONNACK, 0 for PINGREQ/PINGRESP/DISCONNECT). Needs up to 5 bytes; allocates nothing.
-/// Errors: bad_packet_type, bad_flags, bad_qos, bad_remaining_length.
+/// Parses a fixed header: packet type 1..14, flags as Table 2.2 (PUBLISH QoS 3 is rejected, and DUP on QoS 0
+/// is bad_flags) [MQTT-2.2.2-2, 3.3.1-2, 3.3.1-4], Remaining Length of at most 4 bytes, and a length that fits
+/// the type (2 for the ack family and CONNACK, 0 for PINGREQ/PINGRESP/DISCONNECT, at least 2 for PUBLISH and
+/// 3 for SUBSCRIBE/UNSUBSCRIBE/SUBACK). Needs up to 5 bytes; allocates nothing.
+/// Errors: bad_packet_type, bad_flags, bad_qos, bad_remaining_length, truncated_packet (PUBLISH shorter than
+/// 2), empty_payload (SUBSCRIBE/UNSUBSCRIBE/SUBACK with nothing after the packet id).
 [[nodiscard]] HeaderParse parse_fixed_header(Bytes input) noexcept;
 
 /// Decodes the body (`body.size() == header.remaining_length`) of a packet whose header was parsed.

@@ -17,7 +17,8 @@ namespace nmqtt::protocol {
 /// [MQTT-2.3.1-5], DUP=0 on QoS 0 [MQTT-3.3.1-2], password only with a user name [MQTT-3.1.2-22], at least
 /// one filter [MQTT-3.8.3-3, 3.10.3-2], remaining length at most 268,435,455.
 /// Errors: bad_utf8, bad_topic_name, bad_topic_filter, bad_qos, zero_packet_id, invalid_argument,
-/// password_without_username, empty_payload, packet_too_large. Allocates nothing.
+/// password_without_username, empty_payload, packet_too_large, bad_connack (code above 5, or session present
+/// on a refusal), bad_suback_code. Allocates nothing.
 [[nodiscard]] Result<std::size_t> encoded_size(const Packet& packet) noexcept;
 
 /// Encodes `packet` into `out`, returning the number of bytes written. Validates as encoded_size() does.

@@ -219,7 +219,8 @@ public:
     /// False while unsent output exceeds max_buffered_bytes: the transport should pause reading.
     [[nodiscard]] bool wants_input() const noexcept;
 
-    /// Outgoing QoS 1/2 publishes awaiting an ack, and requests queued behind them.
+    /// Outgoing requests awaiting an ack (QoS 1/2 publishes, SUBSCRIBE, UNSUBSCRIBE: each holds a packet id),
+    /// and requests queued behind them.
     [[nodiscard]] std::size_t inflight_count() const noexcept;
     [[nodiscard]] std::size_t queued_count() const noexcept;
     /// Incoming QoS 2 packet ids received and not yet released by PUBREL.
