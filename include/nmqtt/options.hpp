@@ -30,9 +30,10 @@ struct TlsOptions {
 /// Completes a name resolution: an error (any non-zero code counts as "not found", NodeMCU -3), or the
 /// addresses as numeric strings ("127.0.0.1", "::1"), tried in the order given.
 using ResolveHandler = std::function<void(std::error_code error, std::vector<std::string> addresses)>;
-/// Replaces the system resolver: called with the host passed to connect(); must call `done` exactly once,
-/// at once or later, on the client's io_context thread. The client defers `done` through its io_context, so
-/// callbacks never run inside connect(). Used by tests to fail resolution without any DNS query.
+/// Replaces the system resolver: called with the host passed to connect() (never for a numeric address);
+/// must call `done` exactly once, at once or later, on the client's io_context thread and before the client
+/// is destroyed. The client defers `done` through its io_context, so callbacks never run inside connect();
+/// an answer arriving after close() is dropped. Used by tests to fail resolution without any DNS query.
 using ResolveFunction = std::function<void(const std::string& host, ResolveHandler done)>;
 
 /// Every option of a Client. The NodeMCU constructor arguments come first; the rest are nmqtt extensions.
