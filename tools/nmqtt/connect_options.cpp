@@ -48,16 +48,24 @@ void parse_userinfo(std::string_view userinfo, BrokerUrl& url) {
     if (colon != std::string_view::npos) url.password = std::string(userinfo.substr(colon + 1));
 }
 
+// Parses "[v6-address][:port]" into the host and the port text. Returns an error message or "".
+std::string parse_bracketed_host(std::string_view hostport, BrokerUrl& url,
+                                 std::optional<std::string_view>& port_text) {
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos) return "unterminated '[' in the host";
+    url.host = std::string(hostport.substr(1, close - 1));
+    const auto rest = hostport.substr(close + 1);
+    if (rest.empty()) return {};
+    if (rest.front() != ':') return "unexpected characters after ']'";
+    port_text = rest.substr(1);
+    return {};
+}
+
 // Parses "host[:port]" or "[v6-address][:port]". Returns an error message or "".
 std::string parse_host_port(std::string_view hostport, BrokerUrl& url) {
     std::optional<std::string_view> port_text;
     if (!hostport.empty() && hostport.front() == '[') {
-        const auto close = hostport.find(']');
-        if (close == std::string_view::npos) return "unterminated '[' in the host";
-        url.host = std::string(hostport.substr(1, close - 1));
-        const auto rest = hostport.substr(close + 1);
-        if (!rest.empty() && rest.front() != ':') return "unexpected characters after ']'";
-        if (!rest.empty()) port_text = rest.substr(1);
+        if (auto error = parse_bracketed_host(hostport, url, port_text); !error.empty()) return error;
     } else {
         const auto colon = hostport.find(':');
         url.host = std::string(hostport.substr(0, colon));
@@ -159,14 +167,19 @@ std::optional<std::string> ConnectOptions::check_will() const {
     return std::nullopt;
 }
 
+std::optional<std::string> ConnectOptions::check_tls() {
+    secure_ = secure_ || !cafile_.empty() || !capath_.empty() || !cert_.empty() || os_certs_;
+    if (cert_.empty() != key_.empty()) return "--cert and --key go together";
+    if (insecure_ && !secure_) return "--insecure needs TLS (--cafile, --capath, --tls-use-os-certs or mqtts://)";
+    return std::nullopt;
+}
+
 std::optional<std::string> ConnectOptions::finish(std::string& url_topic) {
     url_topic.clear();
     if (!url_.empty()) {
         if (auto error = apply_url(url_topic)) return error;
     }
-    secure_ = secure_ || !cafile_.empty() || !capath_.empty() || !cert_.empty() || os_certs_;
-    if (cert_.empty() != key_.empty()) return "--cert and --key go together";
-    if (insecure_ && !secure_) return "--insecure needs TLS (--cafile, --capath, --tls-use-os-certs or mqtts://)";
+    if (auto error = check_tls()) return error;
     has_password_ = password_option_->count() > 0 || !password_.empty();
     if (has_password_ && username_.empty()) return "-P needs -u (MQTT-3.1.2-22)";
     if (persistent_session_ && client_id_.empty()) return "-c needs a client id (-i)";

@@ -78,6 +78,7 @@ public:
 
 private:
     [[nodiscard]] std::optional<std::string> apply_url(std::string& url_topic);
+    [[nodiscard]] std::optional<std::string> check_tls();  // also decides secure_
     [[nodiscard]] std::optional<std::string> check_will() const;
 
     std::string command_;

@@ -207,31 +207,36 @@ std::optional<std::string> read_all(std::istream& in) {
     return std::move(content).str();
 }
 
-std::optional<std::string> read_payload(const PubFlags& flags, std::string& error) {
-    if (flags.file_option->count() > 0) {
-        std::ifstream file(flags.file, std::ios::binary);
-        if (!file) {
-            error = fmt::format("cannot read -f file '{}': {}", flags.file, std::strerror(errno));
+std::optional<std::string> read_file(const std::string& path, std::string& error) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        error = fmt::format("cannot read -f file '{}': {}", path, std::strerror(errno));
+        return std::nullopt;
+    }
+    auto content = read_all(file);
+    if (!content) error = fmt::format("cannot read -f file '{}'", path);
+    return content;
+}
+
+std::optional<std::string> read_stdin(std::string& error) {
+    std::string content;
+    char buffer[65536];
+    for (;;) {
+        const auto n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+        if (n == 0) return content;
+        if (n > 0) {
+            content.append(buffer, static_cast<std::size_t>(n));
+        } else if (errno != EINTR) {
+            error = fmt::format("cannot read stdin: {}", std::strerror(errno));
             return std::nullopt;
         }
-        auto content = read_all(file);
-        if (!content) error = fmt::format("cannot read -f file '{}'", flags.file);
-        return content;
     }
-    if (flags.stdin_message) {
-        std::string content;
-        char buffer[65536];
-        for (;;) {
-            const auto n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                error = fmt::format("cannot read stdin: {}", std::strerror(errno));
-                return std::nullopt;
-            }
-            if (n == 0) return content;
-            content.append(buffer, static_cast<std::size_t>(n));
-        }
-    }
+}
+
+// The one message of -m, -f, -s or -n. Returns nullopt with the reason in `error`.
+std::optional<std::string> read_payload(const PubFlags& flags, std::string& error) {
+    if (flags.file_option->count() > 0) return read_file(flags.file, error);
+    if (flags.stdin_message) return read_stdin(error);
     if (flags.null_message) return std::string();
     return flags.message;
 }
