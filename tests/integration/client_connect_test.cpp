@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -280,6 +283,50 @@ TEST(ClientConnectFailTest, UnresolvableNameIsDns) {
     ASSERT_EQ(r.connfails, std::vector<int>{static_cast<int>(ConnFail::dns)});
     EXPECT_EQ(client.last_error(), Errc::host_not_found);
     EXPECT_NE(client.last_error_message().find("no-such-host.invalid"), std::string::npos);
+}
+
+// The system resolver (Asio's getaddrinfo) failing: run in a fresh network namespace (`unshare --net`, as
+// root) where no query can leave the machine. The test re-runs itself there; the child checks that it is
+// isolated (no interface but lo) before it resolves anything.
+bool only_loopback_interface() {
+    // /proc/net/dev lists the interfaces of this process's network namespace (two header lines first).
+    std::istringstream lines(read_file("/proc/net/dev"));
+    std::vector<std::string> names;
+    std::string line;
+    for (int skip = 0; skip < 2 && std::getline(lines, line); ++skip) {
+    }
+    while (std::getline(lines, line)) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) return false;
+        const auto first = line.find_first_not_of(' ');
+        names.push_back(line.substr(first, colon - first));
+    }
+    return names == std::vector<std::string>{"lo"};
+}
+
+TEST(ClientConnectFailTest, SystemResolverFailureIsDns) {
+    if (std::getenv("NMQTT_TEST_IN_NETNS") != nullptr) {
+        ASSERT_TRUE(only_loopback_interface()) << "not in an isolated network namespace: refusing to resolve";
+        Client client(test_options("cf-dns-system"));
+        Recorder r;
+        r.attach(client);
+        client.connect("no-such-host.invalid", 1883);
+        ASSERT_TRUE(wait_outcome(client, r, 10s));
+        ASSERT_EQ(r.connfails, std::vector<int>{static_cast<int>(ConnFail::dns)});
+        EXPECT_EQ(client.last_error(), Errc::host_not_found);
+        return;
+    }
+    if (::geteuid() != 0 || !run_process({"unshare", "--net", "true"}, 10s).status.success()) {
+        GTEST_SKIP() << "needs root for unshare --net (the resolver hook covers -3 otherwise)";
+    }
+    ProcessOptions po;
+    po.env = {"NMQTT_TEST_IN_NETNS=1"};
+    const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const auto child = run_process({"unshare", "--net", self,
+                                    "--gtest_filter=ClientConnectFailTest.SystemResolverFailureIsDns"},
+                                   30s, po);
+    EXPECT_TRUE(child.status.success()) << child.out << child.err;
+    EXPECT_NE(child.out.find("[  PASSED  ] 1 test"), std::string::npos) << child.out;
 }
 
 TEST(ClientConnectFailTest, MalformedAddressFromResolverIsDns) {
