@@ -3,11 +3,13 @@
 #include "bench_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static void usage(const char* program)
 {
@@ -36,15 +38,20 @@ static int parse_mode(const char* text, enum bench_mode* mode)
     return 0;
 }
 
+static int parse_text_flag(const char* flag, const char* value, struct bench_args* a)
+{
+    if (strcmp(flag, "-h") == 0) a->host = value;
+    else if (strcmp(flag, "-t") == 0) a->topic = value;
+    else if (strcmp(flag, "--timeout") == 0) a->timeout_s = strtod(value, NULL);
+    else return 1;  /* not a text flag */
+    return a->timeout_s > 0 ? 0 : -1;
+}
+
 static int parse_flag(const char* flag, const char* value, struct bench_args* a)
 {
     long v = 0;
-    if (strcmp(flag, "-h") == 0) { a->host = value; return 0; }
-    if (strcmp(flag, "-t") == 0) { a->topic = value; return 0; }
-    if (strcmp(flag, "--timeout") == 0) {
-        a->timeout_s = strtod(value, NULL);
-        return a->timeout_s > 0 ? 0 : -1;
-    }
+    int text = parse_text_flag(flag, value, a);
+    if (text <= 0) return text;
     if (strcmp(flag, "-p") == 0) { if (parse_long(value, 1, 65535, &v)) return -1; a->port = (int)v; return 0; }
     if (strcmp(flag, "-q") == 0) { if (parse_long(value, 0, 2, &v)) return -1; a->qos = (int)v; return 0; }
     if (strcmp(flag, "-c") == 0) return parse_long(value, 1, 1000000, &a->clients);
@@ -136,18 +143,15 @@ uint64_t bench_cpu_us(void)
 
 long bench_rss_kib(void)
 {
-    FILE* f = fopen("/proc/self/status", "r");
-    if (f == NULL) return -1;
-    char line[256];
-    long kib = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kib = strtol(line + 6, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kib;
+    /* Opened once and kept: a connection storm may use up every descriptor before the second reading. */
+    static int fd = -1;
+    if (fd < 0) fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    char text[4096];
+    ssize_t n = fd < 0 ? -1 : pread(fd, text, sizeof text - 1, 0);
+    if (n <= 0) return -1;
+    text[n] = '\0';
+    const char* line = strstr(text, "VmRSS:");
+    return line != NULL ? strtol(line + 6, NULL, 10) : -1;
 }
 
 void bench_raise_nofile(long wanted)
@@ -213,31 +217,37 @@ void bench_recorder_free(struct bench_recorder* rec)
     pthread_cond_destroy(&rec->cond);
 }
 
-void bench_record(struct bench_recorder* rec, const void* payload, size_t size)
+/* Marks one stamped payload as seen and keeps its latency; counts duplicates and foreign payloads. */
+static void note_arrival(struct bench_recorder* rec, const void* payload, size_t size, uint64_t now)
 {
-    uint64_t now = bench_now_ns();
     uint64_t sent = 0;
     uint32_t index = 0;
     uint32_t seq = 0;
     if (size < BENCH_MIN_PAYLOAD) {
         ++rec->foreign;
-    } else {
-        memcpy(&sent, payload, 8);
-        memcpy(&index, (const uint8_t*)payload + 8, 4);
-        memcpy(&seq, (const uint8_t*)payload + 12, 4);
-        if (index >= (uint64_t)rec->clients || seq >= (uint64_t)rec->per_client) {
-            ++rec->foreign;
-        } else {
-            size_t bit = (size_t)index * (size_t)rec->per_client + seq;
-            if (rec->seen[bit / 8] & (1u << (bit % 8))) {
-                ++rec->duplicated;
-            } else {
-                rec->seen[bit / 8] = (uint8_t)(rec->seen[bit / 8] | (1u << (bit % 8)));
-                uint64_t us = now > sent ? (now - sent) / 1000u : 0;
-                rec->latency_us[rec->unique++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
-            }
-        }
+        return;
     }
+    memcpy(&sent, payload, 8);
+    memcpy(&index, (const uint8_t*)payload + 8, 4);
+    memcpy(&seq, (const uint8_t*)payload + 12, 4);
+    if (index >= (uint64_t)rec->clients || seq >= (uint64_t)rec->per_client) {
+        ++rec->foreign;
+        return;
+    }
+    size_t bit = (size_t)index * (size_t)rec->per_client + seq;
+    if (rec->seen[bit / 8] & (1u << (bit % 8))) {
+        ++rec->duplicated;
+        return;
+    }
+    rec->seen[bit / 8] = (uint8_t)(rec->seen[bit / 8] | (1u << (bit % 8)));
+    uint64_t us = now > sent ? (now - sent) / 1000u : 0;
+    rec->latency_us[rec->unique++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+void bench_record(struct bench_recorder* rec, const void* payload, size_t size)
+{
+    uint64_t now = bench_now_ns();
+    note_arrival(rec, payload, size, now);
     if (rec->first_ns == 0) rec->first_ns = now;
     __atomic_store_n(&rec->last_ns, now, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&rec->received, 1, __ATOMIC_SEQ_CST);

@@ -243,7 +243,7 @@ static void pump(int ep, int timeout_ms)
 
 static int run_conn(const struct bench_args* a)
 {
-    bench_raise_nofile(a->clients + 64);
+    bench_raise_nofile(3 * a->clients + 64);  /* each client: its socket and a socketpair to wake its loop */
     struct mosquitto** clients = calloc((size_t)a->clients, sizeof *clients);
     int ep = epoll_create1(EPOLL_CLOEXEC);
     long connected = 0;

@@ -179,35 +179,68 @@ bool on_acks(Reader& reader, long& outstanding, Bytes& pending)
     });
 }
 
+/// One publishing session: a window of unacknowledged messages, written in batches.
+class PublisherLoop {
+public:
+    PublisherLoop(const bench_args& a, int fd, long index)
+        : a_(a), fd_(fd), index_(static_cast<std::uint32_t>(index)), tmpl_(topic(a, index), a.qos,
+                                                                           static_cast<std::size_t>(a.payload)),
+          reader_(fd)
+    {
+        batch_.reserve(tmpl_.bytes.size() * kMaxBatch + 4096);
+    }
+
+    /// Runs until every message is acknowledged (or written, for QoS 0) or the deadline; returns the count sent.
+    std::uint64_t run(std::uint64_t deadline)
+    {
+        while ((seq_ < a_.messages || outstanding_ > 0) && bench_now_ns() < deadline) {
+            fill_batch();
+            if (!batch_.empty() && !raw_mqtt::write_all(fd_, batch_)) break;
+            batch_.clear();
+            if (a_.qos == 0) continue;
+            bool block = outstanding_ >= a_.inflight || seq_ >= a_.messages;
+            if (!reader_.fill(block) || !on_acks(reader_, outstanding_, pending_)) break;
+        }
+        return static_cast<std::uint64_t>(seq_);
+    }
+
+private:
+    static std::string topic(const bench_args& a, long index)
+    {
+        char text[256];
+        bench_topic(&a, index, text, sizeof text);
+        return text;
+    }
+
+    /// The PUBRELs due, then as many new messages as the window and the batch size allow.
+    void fill_batch()
+    {
+        batch_.swap(pending_);
+        pending_.clear();
+        long room = std::min<long>(a_.qos == 0 ? a_.inflight : a_.inflight - outstanding_, static_cast<long>(kMaxBatch));
+        for (long k = 0; k < room && seq_ < a_.messages; ++k, ++seq_) {
+            next_id_ = static_cast<std::uint16_t>(next_id_ == 65535 ? 1 : next_id_ + 1);
+            tmpl_.append(batch_, next_id_, index_, static_cast<std::uint32_t>(seq_));
+            if (a_.qos > 0) ++outstanding_;
+        }
+    }
+
+    const bench_args& a_;
+    int fd_;
+    std::uint32_t index_;
+    PublishTemplate tmpl_;
+    Reader reader_;
+    Bytes batch_;
+    Bytes pending_;
+    long seq_ = 0;
+    long outstanding_ = 0;
+    std::uint16_t next_id_ = 0;
+};
+
 void publisher(const bench_args& a, int fd, long index, std::uint64_t deadline, PublisherStats& stats)
 {
-    char topic[256];
-    bench_topic(&a, index, topic, sizeof topic);
-    PublishTemplate tmpl(topic, a.qos, static_cast<std::size_t>(a.payload));
-    Reader reader(fd);
-    Bytes batch;
-    Bytes pending;
-    batch.reserve(tmpl.bytes.size() * kMaxBatch + 4096);
-    long seq = 0;
-    long outstanding = 0;
-    std::uint16_t next_id = 0;
-    const long window = a.inflight;
-    while ((seq < a.messages || outstanding > 0) && bench_now_ns() < deadline) {
-        batch.swap(pending);
-        pending.clear();
-        long room = std::min<long>(a.qos == 0 ? window : window - outstanding, static_cast<long>(kMaxBatch));
-        for (long k = 0; k < room && seq < a.messages; ++k, ++seq) {
-            next_id = static_cast<std::uint16_t>(next_id == 65535 ? 1 : next_id + 1);
-            tmpl.append(batch, next_id, static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(seq));
-            if (a.qos > 0) ++outstanding;
-        }
-        if (!batch.empty() && !raw_mqtt::write_all(fd, batch)) break;
-        batch.clear();
-        if (a.qos == 0) continue;
-        bool block = outstanding >= window || seq >= a.messages;
-        if (!reader.fill(block) || !on_acks(reader, outstanding, pending)) break;
-    }
-    stats.sent = static_cast<std::uint64_t>(seq);
+    PublisherLoop loop(a, fd, index);
+    stats.sent = loop.run(deadline);
 }
 
 void subscriber(int fd, Reader& reader, bench_recorder& rec, const std::atomic<bool>& stop)
@@ -267,6 +300,25 @@ int run_pub(const bench_args& a)
     return 0;
 }
 
+/// Reads until `sent` messages have arrived or the deadline. Acks the broker waits for mid-sample (PUBREL
+/// of our QoS 2 publish, answers to its PUBREL) are written at once; the rest waits in `out` for the next
+/// PUBLISH.
+void await_sample(int fd, Reader& reader, bench_recorder& rec, std::uint64_t sent, std::uint64_t deadline, Bytes& out)
+{
+    while (bench_received(&rec) < sent && bench_now_ns() < deadline && reader.fill(true)) {
+        reader.parse([&](const Packet& p) {
+            on_incoming(p, rec, out);
+            if (p.header == raw_mqtt::kPubrec && p.body.size() >= 2) {  // our QoS 2 publish: release it
+                raw_mqtt::put_ack(out, raw_mqtt::kPubrel, raw_mqtt::get_u16(p.body.data()));
+            }
+        });
+        if (bench_received(&rec) < sent && !out.empty()) {
+            raw_mqtt::write_all(fd, out);
+            out.clear();
+        }
+    }
+}
+
 /// rtt: publish one message, read until it comes back. The acks for the returned message are sent together
 /// with the next PUBLISH (one write per sample).
 int run_rtt(const bench_args& a)
@@ -292,19 +344,7 @@ int run_rtt(const bench_args& a)
         if (!raw_mqtt::write_all(fd, out)) break;
         out.clear();
         ++r.sent;
-        uint64_t sample_deadline = std::min(bench_deadline(2.0), deadline);
-        while (bench_received(&rec) < r.sent && bench_now_ns() < sample_deadline && reader.fill(true)) {
-            reader.parse([&](const Packet& p) {
-                on_incoming(p, rec, out);
-                if (p.header == raw_mqtt::kPubrec && p.body.size() >= 2) {  // our QoS 2 publish: release it
-                    raw_mqtt::put_ack(out, raw_mqtt::kPubrel, raw_mqtt::get_u16(p.body.data()));
-                }
-            });
-            if (bench_received(&rec) < r.sent && !out.empty()) {  // mid-sample: the broker waits for these
-                raw_mqtt::write_all(fd, out);
-                out.clear();
-            }
-        }
+        await_sample(fd, reader, rec, r.sent, std::min(bench_deadline(2.0), deadline), out);
     }
     r.cpu_us = bench_cpu_us() - cpu0;
     r.seconds = static_cast<double>(bench_now_ns() - t0) / 1e9;

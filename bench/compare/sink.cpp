@@ -201,13 +201,7 @@ private:
 
     void flush(Conn& c)
     {
-        while (c.unsent() > 0 && !c.closing) {
-            ssize_t n = ::send(c.fd, c.out.data() + c.out_begin, c.unsent(), MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && errno == EAGAIN) break;
-            if (n <= 0) c.closing = true;
-            else c.out_begin += static_cast<std::size_t>(n);
-        }
+        write_out(c);
         if (c.closing) {
             close_conn(c.fd);
             return;
@@ -220,6 +214,17 @@ private:
         if (want != c.want_write) {
             c.want_write = want;
             watch(c.fd, (c.paused ? 0u : EPOLLIN) | (want ? EPOLLOUT : 0u), EPOLL_CTL_MOD);
+        }
+    }
+
+    static void write_out(Conn& c)
+    {
+        while (c.unsent() > 0 && !c.closing) {
+            ssize_t n = ::send(c.fd, c.out.data() + c.out_begin, c.unsent(), MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) break;
+            if (n <= 0) c.closing = true;
+            else c.out_begin += static_cast<std::size_t>(n);
         }
     }
 
