@@ -192,6 +192,7 @@ Bytes Session::pending_output() noexcept {
     if (s.front_head == s.front.size() && !s.back.empty()) {
         s.front.swap(s.back);
         s.back.clear();
+        s.back.reserve(s.front.capacity());  // both buffers reach the burst size, so later bursts allocate nothing
         s.front_head = 0;
     }
     return Bytes{s.front}.subspan(s.front_head);
