@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli_runner.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nmqtt::test {
 namespace {
@@ -125,6 +126,31 @@ TEST(CliBenchTest, ConnConnectsEveryClientAndMeasuresMemory) {
     EXPECT_GT(json_number(r.out, "connect_per_s"), 0);
     EXPECT_GT(json_number(r.out, "rss_after_kib"), 0);
     EXPECT_EQ(broker.count_in_log("New client connected from 127.0.0.1"), 40u);
+}
+
+TEST(CliBenchTest, PubOverTlsWithTheTestCa) {
+    MosquittoFixture broker({.tls = true});
+    const auto r = run_nmqtt("bench", {"pub", "-h", "127.0.0.1", "-p", std::to_string(broker.tls_port()), "--cafile",
+                                       tls_certs().ca_cert.string(), "-n", "50", "-q", "1", "--json"});
+    EXPECT_EQ(r.status.exit_code, exit_ok) << r.err;
+    EXPECT_EQ(json_number(r.out, "messages"), 50) << r.out;
+    EXPECT_EQ(json_number(r.out, "lost"), 0);
+}
+
+TEST(CliBenchTest, TlsWithAnUnknownCaFailsToConnect) {
+    MosquittoFixture broker({.tls = true});
+    const auto r = run_nmqtt("bench", {"conn", "-h", "127.0.0.1", "-p", std::to_string(broker.tls_port()), "--tls",
+                                       "-c", "2", "--timeout", "10"});
+    EXPECT_EQ(r.status.exit_code, exit_connection_failed) << r.err;
+    EXPECT_NE(r.err.find("failed to connect"), std::string::npos) << r.err;
+}
+
+TEST(CliBenchTest, InsecureSkipsTheCertificateCheck) {
+    MosquittoFixture broker({.tls = true});
+    const auto r = run_nmqtt("bench", {"rtt", "-h", "127.0.0.1", "-p", std::to_string(broker.tls_port()), "--tls",
+                                       "--insecure", "-n", "5", "--json"});
+    EXPECT_EQ(r.status.exit_code, exit_ok) << r.err;
+    EXPECT_EQ(json_number(r.out, "messages"), 5) << r.out;
 }
 
 TEST(CliBenchTest, HumanSummaryWithoutJson) {
