@@ -90,16 +90,16 @@ TEST(LuaMessaging, CloseStateAndRequestsWhileConnecting) {
         "publish while connecting\ttrue\n"
         "cancel\tconnecting\ttrue\tdisconnected\tfalse\n"
         "publish after cancel\tfalse\n"
-        "connected\t1\tconnected\n"
-        "message\tqueued\tconnected\n"
+        "connected\t1\tconnected\ttrue\n"
+        "message\tqueued\tconnected\ttrue\n"
         "close\ttrue\tclosing\n"
         "close again\tfalse\n"
         "reconnect\tconnecting\n"
         "connect while connecting\tfalse\talready connected\n"
-        "offline\t1\tconnecting\n"
-        "connected\t2\tconnected\n"
+        "offline\t1\tconnecting\ttrue\n"
+        "connected\t2\tconnected\ttrue\n"
         "close\ttrue\n"
-        "offline\t2\tdisconnected\n");
+        "offline\t2\tdisconnected\ttrue\n");
     EXPECT_EQ(log_count(broker, "Received DISCONNECT from nmqtt-close-state", 2), 2U) << broker.log();
 }
 
@@ -183,6 +183,19 @@ TEST(LuaMessaging, WillAfterCutConnectionNotAfterClose) {
         "cut-victim offline\n"
         "will: cut-victim is gone\n");
     EXPECT_EQ(log_count(broker, "Received DISCONNECT from nmqtt-closing-victim", 1), 1U) << broker.log();
+}
+
+// Keepalive detects a silent connection while publishes keep being queued: "offline", not "connfail"
+// (no PINGRESP in time: the client closes, section 3.1.2.10 and [MQTT-3.12.4-1]).
+TEST(LuaMessaging, SilentConnectionGoesOffline) {
+    MosquittoFixture broker;
+    FaultProxy proxy(broker.host(), broker.port());
+    Process script_process(nmqtt_run(script("keepalive.lua"), {proxy.host(), std::to_string(proxy.port())}));
+    ASSERT_TRUE(script_process.wait_for_stdout("ready\n", 20s)) << script_process.stderr_text();
+    proxy.stall();
+    const auto status = script_process.wait_or_kill(20s);
+    EXPECT_TRUE(status.success()) << script_process.stderr_text();
+    EXPECT_EQ(script_process.stdout_text(), "ready\noffline\tdisconnected\n");
 }
 
 }  // namespace

@@ -135,6 +135,10 @@ TEST(LuaModule, StockInterpreterWithMqttSo) {
     MosquittoFixture broker;
     ProcessOptions options;
     options.env = {"LUA_CPATH=" NMQTT_LUA_MODULE_DIR "/?.so"};
+#ifdef NMQTT_ASAN_RUNTIME
+    options.env.push_back("LD_PRELOAD=" NMQTT_ASAN_RUNTIME);
+    options.env.push_back("ASAN_OPTIONS=detect_leaks=0");  // the interpreter's own allocations at exit
+#endif
     auto argv = std::vector<std::string>{"lua5.3", script("standalone.lua")};
     for (auto& a : address(broker)) argv.push_back(a);
     const auto r = run_process(argv, script_timeout, options);

@@ -7,7 +7,7 @@ local connections, offlines = 0, 0
 
 print("initial", m:state(), m:close())
 m:on("message", function(c, t, data)
-  print("message", data, c:state())
+  print("message", data, c:state(), c == m)
   print("close", c:close(), c:state())
   print("close again", c:close())
   c:connect(T.host, T.port)  -- at once: starts when the first connection is gone
@@ -16,11 +16,11 @@ m:on("message", function(c, t, data)
 end)
 m:on("offline", function(c)
   offlines = offlines + 1
-  print("offline", offlines, c:state())
+  print("offline", offlines, c:state(), c == m)
 end)
 m:on("connect", function(c)
   connections = connections + 1
-  print("connected", connections, c:state())
+  print("connected", connections, c:state(), c == m)
   if connections == 2 then print("close", c:close()) end
 end)
 
