@@ -239,8 +239,8 @@ void Connection::start_read() {
 }
 
 void Connection::on_read(Transport& transport, std::error_code error, std::size_t n) {
-    transport.reading = false;
     if (error) {
+        transport.reading = false;
         // With TLS 1.3 the server checks the client certificate after the client's handshake is done: its
         // refusal arrives as an alert in place of the CONNACK. It is still a TLS failure (-5), not -4.
         const bool tls_refusal = session_.state() == session::State::connecting &&
@@ -258,6 +258,9 @@ void Connection::on_read(Transport& transport, std::error_code error, std::size_
         drain_events();
         if (used == 0) break;
     }
+    // Only now may a new read reuse read_buffer: callbacks above (publish from a message callback) call
+    // settle(), and a read started then would overwrite bytes not yet handled.
+    transport.reading = false;
     if (is_current(transport)) settle();
 }
 
