@@ -23,6 +23,21 @@ void create_tables(lua_State* L) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &anchors_key);
 }
 
+// Marks the event loop as running for the lifetime of the guard (so that it is not entered twice).
+class Running {
+public:
+    explicit Running(bool& flag) noexcept : flag_(flag) { flag_ = true; }
+    ~Running() { flag_ = false; }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
+
+private:
+    bool& flag_;
+};
+
+constexpr const char* reentry_message =
+    "the event loop is already running (mqtt.run/mqtt.poll called from a callback)";
+
 struct Thunk {
     void (*fn)(lua_State*, void*);
     void* context;
@@ -173,13 +188,9 @@ void Runtime::drain_graveyard() noexcept {
 }
 
 LoopOutcome Runtime::run(lua_State* L, std::optional<std::chrono::milliseconds> timeout) {
-    if (running_) throw LuaError("the event loop is already running (mqtt.run/mqtt.poll called from a callback)");
+    if (running_) throw LuaError(reentry_message);
     Enter enter(*this, L);
-    running_ = true;
-    struct Reset {
-        bool& flag;
-        ~Reset() { flag = false; }
-    } reset{running_};
+    const Running running(running_);
     io_.restart();
     const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::milliseconds{0});
     for (;;) {
@@ -213,12 +224,14 @@ LoopOutcome Runtime::finish_interrupt() {
 }
 
 std::size_t Runtime::poll(lua_State* L) {
-    if (running_) throw LuaError("the event loop is already running (mqtt.run/mqtt.poll called from a callback)");
+    if (running_) throw LuaError(reentry_message);
     Enter enter(*this, L);
-    running_ = true;
-    io_.restart();
-    const std::size_t ran = io_.poll();
-    running_ = false;
+    std::size_t ran = 0;
+    {
+        const Running running(running_);
+        io_.restart();
+        ran = io_.poll();
+    }
     drain_graveyard();
     return ran;
 }

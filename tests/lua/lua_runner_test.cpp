@@ -127,6 +127,7 @@ TEST(LuaTmr, TimerObjectsAndStaticApi) {
         "static 6 fired\n"
         "now\tinteger\ttrue\ttrue\n"
         "delay\ttrue\n"
+        "reentry\tfalse\tthe event loop is already running (mqtt.run/mqtt.poll called from a callback)\n"
         "end\n");
 }
 

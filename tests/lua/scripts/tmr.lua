@@ -103,6 +103,8 @@ steps[#steps + 1] = function()
   tmr.delay(2000)
   print("delay", tmr.now() - before >= 2000)
   tmr.wdclr()
+  -- the loop cannot be entered again from a callback
+  print("reentry", pcall(mqtt.run))
   print("end")
 end
 
