@@ -185,6 +185,32 @@ TEST(LuaMessaging, WillAfterCutConnectionNotAfterClose) {
     EXPECT_EQ(log_count(broker, "Received DISCONNECT from nmqtt-closing-victim", 1), 1U) << broker.log();
 }
 
+// cleansession 0: a QoS 1 publish without PUBACK is sent again with DUP after the reconnect
+// [MQTT-4.4.0-1, MQTT-3.3.1-1], and completes once.
+TEST(LuaMessaging, UnacknowledgedPublishResentWithDupAfterReconnect) {
+    MosquittoFixture broker;
+    FaultProxy proxy(broker.host(), broker.port());
+    Process runner(nmqtt_run(script("resend.lua"), address(broker, {std::to_string(proxy.port())})));
+    ASSERT_TRUE(runner.wait_for_stdout("ready\n", 20s)) << runner.stdout_text() << runner.stderr_text();
+    proxy.stall(Direction::broker_to_client);
+    const auto go = run_process({"mosquitto_pub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-t",
+                                 "nmqtt-test/resend/control", "-m", "go"}, 20s);
+    ASSERT_TRUE(go.status.success()) << go.err;
+    ASSERT_TRUE(broker.wait_for_log("Received PUBLISH from nmqtt-resend (d0, q1", 20s)) << broker.log();
+    proxy.cut_all();
+    proxy.resume(Direction::broker_to_client);
+    EXPECT_TRUE(runner.wait_or_kill(20s).success()) << runner.stderr_text();
+    EXPECT_EQ(runner.stdout_text(),
+        "victim connected\t1\n"
+        "ready\n"
+        "publish\ttrue\n"
+        "victim offline\n"
+        "victim connected\t2\n"
+        "done\tnil\ttrue\n"
+        "victim offline\n");
+    EXPECT_EQ(log_count(broker, "Received PUBLISH from nmqtt-resend (d1, q1", 1), 1U) << broker.log();
+}
+
 // Keepalive detects a silent connection while publishes keep being queued: "offline", not "connfail"
 // (no PINGRESP in time: the client closes, section 3.1.2.10 and [MQTT-3.12.4-1]).
 TEST(LuaMessaging, SilentConnectionGoesOffline) {
