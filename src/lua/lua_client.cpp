@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "args.hpp"
+#include "nmqtt/error.hpp"
 
 namespace nmqtt::lua {
 

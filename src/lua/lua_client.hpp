@@ -8,8 +8,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
-#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "nmqtt/client.hpp"
