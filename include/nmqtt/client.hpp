@@ -24,6 +24,29 @@ namespace nmqtt {
 /// The events of NodeMCU's client:on(event, callback).
 enum class Event : std::uint8_t { connect, connfail, suback, unsuback, puback, message, overflow, offline };
 
+/// What Client::on_reconnect() reports (nmqtt extension, with ClientOptions::reconnect.enabled).
+struct ReconnectInfo {
+    enum class Kind : std::uint8_t {
+        scheduled,   ///< attempt `attempt` will start after `delay`
+        attempting,  ///< attempt `attempt` starts now, to `broker`
+        gave_up,     ///< no more attempts: max_attempts reached, or a refusal that retrying cannot fix
+    };
+    Kind kind = Kind::scheduled;
+    /// 1 for the first attempt after a healthy connection was lost (or after connect() failed), then 2, 3...
+    /// gave_up: the attempts made (0 when the refusal came from the connect() the user made).
+    std::uint32_t attempt = 0;
+    /// The random wait before the attempt (scheduled, attempting); 0 for gave_up.
+    std::chrono::milliseconds delay{0};
+    /// Why the previous connection or attempt ended (as last_error() then), and its NodeMCU code: -5..-1 or
+    /// a CONNACK refusal 1..5 for a failed attempt, 0 for an established connection that was lost.
+    std::error_code reason;
+    int code = 0;
+    /// last_error_message() of that ending; valid during the callback only.
+    std::string_view message;
+    /// The address of the attempt (scheduled, attempting), or of the last attempt (gave_up).
+    BrokerAddress broker;
+};
+
 /// An MQTT 3.1.1 client with the API of NodeMCU's mqtt module, on standalone Asio, TCP or TLS.
 ///
 /// Callbacks run on the thread running the io_context (run()/run_for()/poll(), or the caller's own loop),
@@ -53,10 +76,13 @@ public:
     using SubscribeCompletion =
         std::function<void(std::error_code error, PacketId packet_id, std::span<const std::uint8_t> granted)>;
     using UnsubscribeCompletion = std::function<void(std::error_code error, PacketId packet_id)>;
+    using ReconnectCallback = std::function<void(Client&, const ReconnectInfo& info)>;
 
     /// mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]). Owns its
     /// io_context. Throws std::system_error (bad_utf8, empty_client_id_needs_clean_session,
-    /// password_without_username, packet_too_large, invalid_argument) for options the standard forbids.
+    /// password_without_username, packet_too_large, invalid_argument) for options the standard forbids, and
+    /// invalid_argument for reconnect options out of range; with session_store_path, the system error of a
+    /// store that cannot be opened, or invalid_argument for a store whose content cannot be restored.
     Client(std::string client_id, std::uint16_t keepalive_seconds, std::optional<std::string> username = {},
            std::optional<std::string> password = {}, bool clean_session = true,
            std::size_t max_message_length = 1024);
@@ -83,6 +109,10 @@ public:
     ///      connect or TLS handshake that hangs ends here too);  1..5 the CONNACK refusal code.
     /// last_error() and last_error_message() tell the precise reason. Requests made while connecting are
     /// queued and sent after the CONNACK.
+    /// With ClientOptions::reconnect.enabled (extension) a failed attempt or a lost connection is followed by
+    /// further attempts (see ReconnectOptions): "connfail" runs for every failed attempt, "offline" once per
+    /// established connection lost, "connect" for every connection made, and on_reconnect() tells every
+    /// attempt and the give-up. connect() while waiting to reconnect starts afresh (attempt count reset).
     /// Throws std::system_error: already_connected unless idle (after close(), wait for "offline");
     /// invalid_argument when a TLS file of ClientOptions::tls cannot be loaded (what() names it).
     void connect(std::string host, std::uint16_t port = 1883, bool secure = false, Callback on_connect = {},
@@ -90,7 +120,8 @@ public:
 
     /// client:close(): connected, sends DISCONNECT after the queued packets [MQTT-3.14.4-1], then closes TCP,
     /// so the will is not published (NodeMCU bug 3031 fixed); "offline" runs once the connection is gone.
-    /// Connecting: cancels the attempt silently (no callback). Returns true when something was closed or
+    /// Connecting: cancels the attempt silently (no callback). Waiting to reconnect (extension): cancels the
+    /// wait silently. Stops automatic reconnection in every case. Returns true when something was closed or
     /// cancelled (or a close is already under way), false when idle.
     bool close();
 
@@ -104,11 +135,17 @@ public:
     void on_connfail(FailCallback callback);          ///< connfail
     void on_message(MessageCallback callback);        ///< message: views valid during the call only
     void on_overflow(MessageCallback callback);       ///< overflow: payload truncated to max_message_length
+    /// Reconnection progress (extension, with ClientOptions::reconnect.enabled): every attempt scheduled and
+    /// started, and the give-up, each with the attempt number, the delay and the reason. Runs after the
+    /// "connfail"/"offline" callback of the ending that caused it. Empty function: unregisters.
+    void on_reconnect(ReconnectCallback callback);
 
     /// client:publish(topic, payload, qos, retain[, function(client)]). Copies topic and payload. A non-null
     /// `on_puback` replaces the "puback" callback, which runs for every publish that completes: QoS 0 once
     /// written, QoS 1 on PUBACK, QoS 2 on PUBCOMP (NodeMCU aliasing). `done` (extension) completes this
     /// publish only, success or failure. Queued while connecting.
+    /// With ClientOptions::queue_while_offline (extension) it is also queued while no connection exists.
+    /// With ClientOptions::session_store_path a QoS 1/2 message is in the store when this returns true.
     /// Returns false, reason in last_error(): bad_qos, bad_topic_name, bad_utf8, packet_too_large,
     /// not_connected (idle), queue_full (max_queued_messages or max_buffered_bytes reached).
     /// Allocates nothing in steady state when `done` is empty or fits std::function's small buffer.
@@ -142,6 +179,8 @@ public:
     [[nodiscard]] std::string last_error_message() const;
     [[nodiscard]] bool is_connected() const noexcept;   ///< CONNACK accepted, not closing
     [[nodiscard]] bool is_connecting() const noexcept;  ///< between connect() and the CONNACK
+    /// Waiting for the delay before an automatic reconnection attempt (extension).
+    [[nodiscard]] bool is_waiting_to_reconnect() const noexcept;
 
     /// Event loop, in the caller's thread (restarted first if it had stopped). run() returns when nothing is
     /// left to do: after the connection ended, or at once when idle. Return the number of handlers run.

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <vector>
 
+#include "nmqtt/file_store.hpp"
 #include "nmqtt/session/session.hpp"
 #include "nmqtt/types.hpp"
 
@@ -36,6 +37,39 @@ using ResolveHandler = std::function<void(std::error_code error, std::vector<std
 /// an answer arriving after close() is dropped. Used by tests to fail resolution without any DNS query.
 using ResolveFunction = std::function<void(const std::string& host, ResolveHandler done)>;
 
+/// A broker address: what connect() takes, for ReconnectOptions::brokers.
+struct BrokerAddress {
+    std::string host;
+    std::uint16_t port = 1883;
+    bool secure = false;  ///< TLS with ClientOptions::tls
+};
+
+/// Automatic reconnection (nmqtt extension; off by default, as NodeMCU leaves reconnecting to the user).
+/// After a failed attempt or a lost connection the client waits a random delay in [0, min(max_delay,
+/// initial_delay * multiplier^(n-1))] before attempt n (exponential backoff with full jitter), then connects
+/// again, to the next address after a failed attempt (the address given to connect() first, then `brokers`,
+/// round robin) and to the same address after losing an established connection. Every scheduled attempt,
+/// every attempt started and the give-up are reported through Client::on_reconnect(). docs/reliability.md
+/// tells which NodeMCU callbacks run when.
+struct ReconnectOptions {
+    bool enabled = false;
+    std::chrono::milliseconds initial_delay{1000};  ///< cap of the first delay
+    std::chrono::milliseconds max_delay{60'000};    ///< cap of every delay
+    double multiplier = 2.0;                        ///< cap growth per attempt (>= 1)
+    /// A connection that stayed up this long resets the attempt count (and so the backoff): the next loss
+    /// starts again at attempt 1. A shorter one does not, so a broker that accepts and drops at once is
+    /// retried with growing delays.
+    std::chrono::milliseconds healthy_after{30'000};
+    /// Attempts after which the client gives up (0: never). Counted since the last healthy connection.
+    std::uint32_t max_attempts = 0;
+    /// Further addresses, tried in turn after the one given to connect().
+    std::vector<BrokerAddress> brokers;
+    /// Source of randomness for the jitter: returns a number in [0, 1). Empty: a std::mt19937_64 seeded with
+    /// `seed`, or from std::random_device when `seed` is 0. Tests pass one to observe exact delays.
+    std::function<double()> random;
+    std::uint64_t seed = 0;
+};
+
 /// Every option of a Client. The NodeMCU constructor arguments come first; the rest are nmqtt extensions.
 struct ClientOptions {
     // --- mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]) ---
@@ -58,6 +92,20 @@ struct ClientOptions {
     session::CleanResendPolicy clean_resend = session::CleanResendPolicy::republish;
     TlsOptions tls;
     ResolveFunction resolve;                  ///< empty: the system resolver (Asio, non-blocking)
+
+    // --- reliability (docs/reliability.md) ---
+    ReconnectOptions reconnect;               ///< automatic reconnect, off by default
+    /// Accept publish/subscribe/unsubscribe while no connection exists (before connect(), while waiting to
+    /// reconnect, after a connection was lost): they wait in the outbox, bounded by max_queued_messages and
+    /// max_buffered_bytes (beyond: false with queue_full), and go out after the next CONNACK. Off: they
+    /// fail with not_connected (NodeMCU).
+    bool queue_while_offline = false;
+    /// Path of a persistent session store (FileStore; "" = none, the default). Outgoing QoS 1/2 messages not
+    /// yet completed and incoming QoS 2 ids not yet released are kept there, so that a process restarted with
+    /// the same client_id and clean_session = false completes every delivery and delivers no QoS 2 message
+    /// twice. Opened by the constructor (which throws std::system_error when it cannot be opened or read).
+    std::string session_store_path;
+    SyncPolicy session_store_sync = SyncPolicy::every_flush;  ///< when the store reaches the disk
 };
 
 }  // namespace nmqtt

@@ -10,6 +10,7 @@
 #include <asio/io_context.hpp>
 
 #include "connection.hpp"
+#include "reconnector.hpp"
 
 namespace nmqtt {
 namespace {
@@ -33,8 +34,18 @@ session::SessionOptions to_session_options(const ClientOptions& o) {
     s.connack_timeout = o.connack_timeout;
     s.ping_timeout = o.ping_timeout;
     s.clean_resend = o.clean_resend;
+    s.queue_while_offline = o.queue_while_offline;
+    s.track_store_changes = !o.session_store_path.empty();
     if (auto ec = session::validate(s)) throw std::system_error(ec, "nmqtt::Client options");
     return s;
+}
+
+// Opens the persistent store of `o`, if any. Throws std::system_error with the system error.
+std::unique_ptr<FileStore> open_store(const ClientOptions& o) {
+    if (o.session_store_path.empty()) return nullptr;
+    auto store = FileStore::open(o.session_store_path, o.client_id, o.session_store_sync);
+    if (!store) throw std::system_error(store.error(), "nmqtt session store " + o.session_store_path);
+    return std::move(*store);
 }
 
 ClientOptions nodemcu_options(std::string client_id, std::uint16_t keepalive_seconds,
@@ -126,7 +137,11 @@ struct Client::Impl final : net::ConnectionObserver {
         : self_(self),
           owned_io_(external == nullptr ? std::make_unique<asio::io_context>(1) : nullptr),
           io_(external == nullptr ? *owned_io_ : *external),
-          connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this) {}
+          reconnector_(io_, std::move(options.reconnect),
+                       [this](const BrokerAddress& b) { connection_.connect(b.host, b.port, b.secure); },
+                       [this](const ReconnectInfo& info) { reconnect_(self_, info); }),
+          connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this,
+                      open_store(options)) {}
 
     bool fail(std::error_code error) {
         last_error_ = error;
@@ -140,14 +155,24 @@ struct Client::Impl final : net::ConnectionObserver {
     }
 
     // ---- net::ConnectionObserver: events to callbacks
-    void on_connected(const session::Connected&) override { connect_(self_); }
+    void on_connected(const session::Connected&) override {
+        reconnector_.on_connected();
+        connect_(self_);
+    }
     void on_connect_failed(int code) override {
         last_error_ = connection_.last_error();
         connfail_(self_, code);
+        reconnect_after(false, code);
     }
     void on_connection_lost() override {
         last_error_ = connection_.last_error();
         offline_(self_);
+        reconnect_after(true, 0);
+    }
+    // After the NodeMCU callback of an ending, unless it connected again (or closed) by itself.
+    void reconnect_after(bool was_connected, int code) {
+        if (connection_.session().state() != session::State::idle) return;
+        reconnector_.on_ended(was_connected, connection_.last_error(), code, connection_.last_error_message());
     }
     void on_message(const session::MessageReceived& e) override { message_(self_, e.message); }
     void on_overflow(const session::MessageOverflow& e) override { overflow_(self_, e.message); }
@@ -170,10 +195,12 @@ struct Client::Impl final : net::ConnectionObserver {
     CallbackSlot<Callback> connect_, suback_, unsuback_, puback_, offline_;
     CallbackSlot<FailCallback> connfail_;
     CallbackSlot<MessageCallback> message_, overflow_;
+    CallbackSlot<ReconnectCallback> reconnect_;
     Completions completions_;
     std::vector<protocol::SubscribeEntry> entries_;  // scratch, reused
     std::vector<std::string_view> filters_;          // scratch, reused
     std::error_code last_error_;
+    net::Reconnector reconnector_;
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
 
@@ -196,10 +223,19 @@ void Client::connect(std::string host, std::uint16_t port, bool secure, Callback
     }
     if (on_connect) i.connect_.set(std::move(on_connect));
     if (on_fail) i.connfail_.set(std::move(on_fail));
-    i.connection_.connect(host, port, secure);
+    i.reconnector_.begin(BrokerAddress{host, port, secure});
+    try {
+        i.connection_.connect(host, port, secure);
+    } catch (...) {
+        (void)i.reconnector_.stop();
+        throw;
+    }
 }
 
-bool Client::close() { return impl_->connection_.close(); }
+bool Client::close() {
+    const bool was_waiting = impl_->reconnector_.stop();
+    return impl_->connection_.close() || was_waiting;
+}
 
 void Client::lwt(std::string topic, std::string message, int qos, bool retain) {
     if (!is_valid_qos(qos)) throw std::system_error(make_error_code(Errc::bad_qos), "nmqtt::Client::lwt");
@@ -234,6 +270,7 @@ void Client::on(Event event, Callback callback) {
 void Client::on_connfail(FailCallback callback) { impl_->connfail_.set(std::move(callback)); }
 void Client::on_message(MessageCallback callback) { impl_->message_.set(std::move(callback)); }
 void Client::on_overflow(MessageCallback callback) { impl_->overflow_.set(std::move(callback)); }
+void Client::on_reconnect(ReconnectCallback callback) { impl_->reconnect_.set(std::move(callback)); }
 
 bool Client::publish(std::string_view topic, std::string_view payload, int qos, bool retain, Callback on_puback,
                      PublishCompletion done) {
@@ -301,6 +338,7 @@ bool Client::is_connected() const noexcept { return impl_->connection_.session()
 bool Client::is_connecting() const noexcept {
     return impl_->connection_.session().state() == session::State::connecting;
 }
+bool Client::is_waiting_to_reconnect() const noexcept { return impl_->reconnector_.is_waiting(); }
 
 std::size_t Client::run() {
     auto& io = impl_->io_;

@@ -58,13 +58,20 @@ void cancel_timer(asio::steady_timer& timer) noexcept {
 }  // namespace
 
 Connection::Connection(asio::io_context& io, session::SessionOptions options, TlsOptions tls,
-                       ResolveFunction resolve, ConnectionObserver& observer)
+                       ResolveFunction resolve, ConnectionObserver& observer, std::unique_ptr<FileStore> store)
     : io_(io),
       session_(std::move(options)),
       tls_options_(std::move(tls)),
       resolve_(std::move(resolve)),
       observer_(observer),
-      alive_(std::make_shared<bool>(true)) {}
+      store_(std::move(store)),
+      alive_(std::make_shared<bool>(true)) {
+    if (!store_) return;
+    // The views of `outgoing` point into the store, valid until its next apply(); restore() copies them.
+    const auto outgoing = store_->outgoing();
+    const auto incoming = store_->incoming();
+    if (auto ec = session_.restore(outgoing, incoming)) throw std::system_error(ec, "nmqtt session store");
+}
 
 Connection::~Connection() {
     *alive_ = false;
@@ -101,6 +108,22 @@ void Connection::dispatch(session::Event& event) {
                event);
 }
 
+// Moves the session's durable changes into the store and flushes it. Called before events are dispatched
+// and before output is written (drain_events(), settle()), so after every session call that may change the
+// durable state. A store that cannot be written ends the connection, with nothing more written: the broker
+// then sends again what it could not see acknowledged.
+void Connection::persist() {
+    if (!store_) return;
+    while (auto change = session_.poll_store_change()) store_->apply(*change);
+    const auto ec = store_->flush();
+    if (!ec) return;
+    record_end(ec, "session store: the state could not be written");
+    if (session_.state() == session::State::idle) return;  // last_error() tells it; the next flush retries
+    teardown();
+    session_.connection_closed(ec, now());
+    schedule_drain();
+}
+
 void Connection::drain_events() {
     if (draining_) return;  // the outer loop picks up events queued by a callback
     draining_ = true;
@@ -108,6 +131,7 @@ void Connection::drain_events() {
         bool& flag;
         ~Reset() { flag = false; }
     } reset{draining_};
+    persist();
     while (auto event = session_.poll_event()) dispatch(*event);
 }
 
@@ -161,6 +185,7 @@ void Connection::kick() {
 
 // Brings I/O in line with the session: write what is pending, read while it wants input, timer at its deadline.
 void Connection::settle() {
+    persist();
     arm_timer();
     start_write();
     start_read();

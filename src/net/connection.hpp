@@ -10,6 +10,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
 
+#include "nmqtt/file_store.hpp"
 #include "nmqtt/options.hpp"
 #include "nmqtt/session/session.hpp"
 #include "nmqtt/types.hpp"
@@ -37,11 +38,17 @@ public:
 
 /// One client connection at a time, on one io_context: name resolution (every address in turn), TCP
 /// (TCP_NODELAY), optional TLS, then the session's bytes both ways, its timer, and its events.
+///
+/// With a persistent store, the session's durable changes are moved into the store and flushed after every
+/// session call that may make them, before any output is written and before any event is dispatched: what
+/// the broker sees acknowledged and what the user sees delivered is on disk first.
 /// Thread safety: none; everything runs on the io_context's thread.
 class Connection {
 public:
+    /// `store` (may be null): the session is restored from it here and keeps it current. Throws
+    /// std::system_error(invalid_argument) when the stored state cannot be restored.
     Connection(asio::io_context& io, session::SessionOptions options, TlsOptions tls, ResolveFunction resolve,
-               ConnectionObserver& observer);
+               ConnectionObserver& observer, std::unique_ptr<FileStore> store = {});
     /// Lets go of the transport: its pending operations complete later without touching this object.
     ~Connection();
     Connection(const Connection&) = delete;
@@ -73,6 +80,7 @@ private:
     friend struct TransportAccess;
 
     void dispatch(session::Event& event);
+    void persist();
     void drain_events();
     void schedule_drain();
     void settle();
@@ -101,6 +109,7 @@ private:
     std::shared_ptr<asio::ssl::context> tls_context_;  // built at the first secure connect
     ResolveFunction resolve_;
     ConnectionObserver& observer_;
+    std::unique_ptr<FileStore> store_;
     std::shared_ptr<Transport> transport_;
     std::shared_ptr<bool> alive_;  // false once destroyed: guards posted drains
     std::error_code transport_error_;  // set while a failure of the transport itself is being reported

@@ -1,0 +1,157 @@
+// Reconnector: backoff with full jitter, addresses in turn, the wait, and the report of every step.
+#include "reconnector.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "nmqtt/error.hpp"
+
+namespace nmqtt::net {
+namespace {
+
+/// CONNACK refusals that another attempt with the same CONNECT cannot change: unacceptable protocol
+/// version (1), identifier rejected (2), bad user name or password (4), not authorized (5). "Server
+/// unavailable" (3) is temporary by its name and is retried.
+bool is_permanent_refusal(int code) noexcept { return code == 1 || code == 2 || code == 4 || code == 5; }
+
+std::uint64_t seed_of(const ReconnectOptions& options) {
+    if (options.seed != 0) return options.seed;
+    std::random_device device;
+    return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
+}  // namespace
+
+void validate(const ReconnectOptions& o) {
+    if (!o.enabled) return;
+    const bool valid = o.initial_delay.count() >= 0 && o.max_delay >= o.initial_delay &&
+                       o.healthy_after.count() >= 0 && o.multiplier >= 1.0 && std::isfinite(o.multiplier);
+    if (!valid) throw std::system_error(make_error_code(Errc::invalid_argument), "nmqtt::ReconnectOptions");
+}
+
+// ---- Backoff --------------------------------------------------------------------------------------------
+
+Backoff::Backoff(const ReconnectOptions& options)
+    : initial_(options.initial_delay),
+      max_(options.max_delay),
+      multiplier_(options.multiplier),
+      max_attempts_(options.max_attempts),
+      random_(options.random),
+      engine_(options.enabled && !options.random ? seed_of(options) : 1) {}
+
+std::chrono::milliseconds Backoff::cap(std::uint32_t n) const noexcept {
+    const double grown = static_cast<double>(initial_.count()) * std::pow(multiplier_, static_cast<double>(n - 1));
+    const double capped = std::min(grown, static_cast<double>(max_.count()));  // also bounds an overflow to inf
+    return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(capped));
+}
+
+double Backoff::draw() {
+    const double r = random_ ? random_() : std::uniform_real_distribution<double>(0.0, 1.0)(engine_);
+    return std::isfinite(r) ? std::clamp(r, 0.0, 1.0) : 0.0;
+}
+
+std::chrono::milliseconds Backoff::next() {
+    ++attempts_;
+    const auto limit = cap(attempts_);
+    const auto delay = static_cast<std::chrono::milliseconds::rep>(draw() * static_cast<double>(limit.count()));
+    return std::chrono::milliseconds(std::min(delay, limit.count()));
+}
+
+// ---- Reconnector ----------------------------------------------------------------------------------------
+
+Reconnector::Reconnector(asio::io_context& io, ReconnectOptions options, Attempt attempt, Report report)
+    : options_(std::move(options)),
+      attempt_(std::move(attempt)),
+      report_(std::move(report)),
+      backoff_(options_),
+      timer_(io),
+      alive_(std::make_shared<bool>(true)) {
+    validate(options_);
+}
+
+Reconnector::~Reconnector() {
+    *alive_ = false;
+    cancel_timer();
+}
+
+void Reconnector::begin(BrokerAddress first) {
+    cancel_timer();
+    waiting_ = false;
+    brokers_.clear();
+    brokers_.push_back(std::move(first));
+    brokers_.insert(brokers_.end(), options_.brokers.begin(), options_.brokers.end());
+    current_ = 0;
+    backoff_.reset();
+    armed_ = options_.enabled;
+}
+
+bool Reconnector::stop() noexcept {
+    armed_ = false;
+    const bool was_waiting = waiting_;
+    waiting_ = false;
+    cancel_timer();
+    return was_waiting;
+}
+
+void Reconnector::on_connected() { connected_at_ = std::chrono::steady_clock::now(); }
+
+void Reconnector::on_ended(bool was_connected, std::error_code reason, int code, std::string_view message) {
+    if (!armed_ || waiting_) return;
+    if (reason == Errc::closed_by_client) {
+        armed_ = false;
+        return;
+    }
+    if (was_connected) {
+        if (std::chrono::steady_clock::now() - connected_at_ >= options_.healthy_after) backoff_.reset();
+    } else {
+        current_ = (current_ + 1) % brokers_.size();  // a failed attempt: the next address
+    }
+    if (is_permanent_refusal(code) || backoff_.exhausted()) {
+        give_up(reason, code, message);
+        return;
+    }
+    schedule(reason, code, message);
+}
+
+void Reconnector::schedule(std::error_code reason, int code, std::string_view message) {
+    delay_ = backoff_.next();
+    waiting_ = true;
+    const auto sequence = ++sequence_;
+    timer_.expires_after(delay_);
+    timer_.async_wait([this, sequence, alive = alive_](std::error_code error) {
+        if (*alive) on_timer(sequence, error);
+    });
+    report_(ReconnectInfo{ReconnectInfo::Kind::scheduled, backoff_.attempts(), delay_, reason, code, message,
+                          brokers_[current_]});
+}
+
+void Reconnector::give_up(std::error_code reason, int code, std::string_view message) {
+    armed_ = false;
+    report_(ReconnectInfo{ReconnectInfo::Kind::gave_up, backoff_.attempts(), std::chrono::milliseconds(0), reason,
+                          code, message, brokers_[current_]});
+}
+
+void Reconnector::on_timer(std::uint64_t sequence, std::error_code error) {
+    if (error || sequence != sequence_ || !waiting_) return;
+    waiting_ = false;
+    const BrokerAddress broker = brokers_[current_];  // a copy: the report may call begin()
+    report_(ReconnectInfo{ReconnectInfo::Kind::attempting, backoff_.attempts(), delay_, {}, 0, {}, broker});
+    if (sequence != sequence_) return;  // the report called close() or connect()
+    try {
+        attempt_(broker);
+    } catch (const std::system_error& e) {  // a TLS file that cannot be loaded: retrying cannot help
+        const std::string message = e.what();
+        give_up(e.code(), static_cast<int>(ConnFail::server_not_found), message);
+    }
+}
+
+void Reconnector::cancel_timer() noexcept {
+    ++sequence_;
+    try {
+        timer_.cancel();
+    } catch (const std::system_error&) {  // cannot fail for a steady_timer; nothing to do if it did
+    }
+}
+
+}  // namespace nmqtt::net
