@@ -8,6 +8,7 @@
 #   --conn N     clients of the connection storm rows (default 1000; 10000 is the issue's target)
 #   --quick      1 repetition and a tenth of the messages (a smoke test of the script, not a measurement)
 #   --no-docs    print the table only; do not rewrite docs/performance.md and docs/performance.png
+#   --save FILE  keep the raw results (one JSON line per run, tab-separated with row and library) in FILE
 #
 # Programs: $NMQTT (default build/release/tools/nmqtt/nmqtt, used as `nmqtt bench ...` when it exists) and
 # the peers in $BUILD_DIR/bench/compare (default build/release). Every run is bounded by --timeout and
@@ -23,6 +24,7 @@ CONN=1000
 SCALE=1
 DOCS=1
 LIBS="nmqtt raw libmosquitto paho"
+SAVE=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,7 +33,8 @@ while [ $# -gt 0 ]; do
     --quick) REPS=1; SCALE=10; shift ;;
     --no-docs) DOCS=0; shift ;;
     --libs) LIBS=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --save) SAVE=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -115,15 +118,15 @@ echo "run.sh: ${ORDER[*]}; $REPS repetition(s); mosquitto :$MOSQ_PORT (Nagle on:
 # raw_peer with TCP_QUICKACK re-armed after every read). Timeouts bound each run.
 m() { echo $(( $1 / SCALE )); }
 ROWS=(
-  "q0|QoS 0 stream (mosquitto)|$MOSQ_PORT|pub -q 0 --inflight 1024 -n $(m 100000) --timeout 20"
-  "q1w64|QoS 1 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -q 1 --inflight 64 -n $(m 50000) --timeout 20"
-  "q1w65535|QoS 1 stream, window 65535 (mosquitto)|$MOSQ_PORT|pub -q 1 --inflight 65535 -n $(m 30000) --timeout 20"
-  "q2|QoS 2 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -q 2 --inflight 64 -n $(m 30000) --timeout 20"
+  "q0|QoS 0 stream (mosquitto)|$MOSQ_PORT|pub -q 0 --inflight 1024 -n $(m 100000) --timeout 10"
+  "q1w64|QoS 1 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -q 1 --inflight 64 -n $(m 50000) --timeout 10"
+  "q1w65535|QoS 1 stream, window 65535 (mosquitto)|$MOSQ_PORT|pub -q 1 --inflight 65535 -n $(m 30000) --timeout 10"
+  "q2|QoS 2 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -q 2 --inflight 64 -n $(m 30000) --timeout 10"
   "rtt0|Round trip QoS 0 (mosquitto)|$MOSQ_PORT|rtt -q 0 -n $(m 2000) --timeout 5"
   "rtt1|Round trip QoS 1 (mosquitto)|$MOSQ_PORT|rtt -q 1 -n $(m 1000) --timeout 3"
   "conn|Connection storm, $CONN clients (mosquitto)|$MOSQ_PORT|conn -c $CONN --timeout 30"
-  "sq0|QoS 0 stream (sink)|$SINK_PORT|pub -q 0 --inflight 1024 -n $(m 100000) --timeout 20"
-  "sq1w64|QoS 1 stream, window 64 (sink)|$SINK_PORT|pub -q 1 --inflight 64 -n $(m 100000) --timeout 20"
+  "sq0|QoS 0 stream (sink)|$SINK_PORT|pub -q 0 --inflight 1024 -n $(m 100000) --timeout 10"
+  "sq1w64|QoS 1 stream, window 64 (sink)|$SINK_PORT|pub -q 1 --inflight 64 -n $(m 100000) --timeout 10"
   "sconn|Connection storm, $CONN clients (sink)|$SINK_PORT|conn -c $CONN --timeout 30"
   "nrtt1|Round trip QoS 1 (sink without TCP_NODELAY)|$NAGLE_PORT|rtt -q 1 -n $(m 1000) --timeout 3|stall"
   "mrtt1|Round trip QoS 1 (mosquitto without TCP_NODELAY)|$NAGLE_MOSQ_PORT|rtt -q 1 -n $(m 500) --timeout 3|stall"
@@ -149,6 +152,7 @@ for rep in $(seq "$REPS"); do
   done
 done
 echo >&2
+[ -n "$SAVE" ] && cp "$RESULTS" "$SAVE"
 
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) || true
 mosquitto_version=$( (mosquitto -h 2>/dev/null || true) | head -1)
