@@ -147,6 +147,25 @@ void watch_pub(const Items& pubs, b::Receiver* receiver, std::uint64_t deadline)
     }
 }
 
+/// Counts of pub mode: arrivals at the subscriber, or completions with --no-sub (no latencies then).
+void fill_pub_result(b::Result& r, const PubTotals& t, b::Receiver* receiver, std::uint64_t t0,
+                     std::vector<std::uint32_t>& none) {
+    r.sent = t.sent;
+    if (receiver != nullptr) {
+        auto& a = receiver->arrivals();
+        r.messages = a.unique();
+        r.lost = r.sent > r.messages ? r.sent - r.messages : 0;
+        r.duplicated = a.duplicated();
+        r.seconds = static_cast<double>((a.last_ns() > t0 ? a.last_ns() : b::now_ns()) - t0) / 1e9;
+        r.latencies_us = &a.latencies_us();
+        return;
+    }
+    r.messages = t.completed;
+    r.lost = r.sent - t.completed;
+    r.seconds = static_cast<double>((t.last_completion_ns > t0 ? t.last_completion_ns : b::now_ns()) - t0) / 1e9;
+    r.latencies_us = &none;
+}
+
 int run_pub(const b::Flags& f) {
     b::RunState state;
     const bool with_sub = !f.no_sub;
@@ -183,21 +202,8 @@ int run_pub(const b::Flags& f) {
     post_each(subs, &b::Receiver::close);
     post_each(pubs, &b::Publisher::close);
     workers.stop(std::chrono::seconds(2));
-    r.sent = t.sent;
     std::vector<std::uint32_t> none;
-    if (receiver != nullptr) {
-        auto& a = receiver->arrivals();
-        r.messages = a.unique();
-        r.lost = r.sent > r.messages ? r.sent - r.messages : 0;
-        r.duplicated = a.duplicated();
-        r.seconds = static_cast<double>((a.last_ns() > t0 ? a.last_ns() : b::now_ns()) - t0) / 1e9;
-        r.latencies_us = &a.latencies_us();
-    } else {
-        r.messages = t.completed;
-        r.lost = r.sent - t.completed;
-        r.seconds = static_cast<double>((t.last_completion_ns > t0 ? t.last_completion_ns : b::now_ns()) - t0) / 1e9;
-        r.latencies_us = &none;
-    }
+    fill_pub_result(r, t, receiver, t0, none);
     b::print_result(r, f.json);
     if (dropped > 0) fmt::print(stderr, "nmqtt bench: {} connections lost during the run\n", dropped);
     return r.lost == 0 && dropped == 0 ? exit_ok : exit_incomplete;
