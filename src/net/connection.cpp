@@ -253,17 +253,46 @@ void Connection::on_open(Transport& transport) {
 
 // ---- steady state ---------------------------------------------------------------------------------------
 
+// The read buffer shared by every plain-TCP connection of this thread. Its bytes are handled before the
+// read handler returns (the session copies what it keeps), so no other connection can overwrite them first.
+static MutableBytes shared_read_buffer() {
+    thread_local std::unique_ptr<std::uint8_t[]> buffer(new std::uint8_t[Transport::read_buffer_size]);
+    return {buffer.get(), Transport::read_buffer_size};
+}
+
 void Connection::start_read() {
     Transport* t = transport_.get();
     if (t == nullptr || !t->open || t->reading || !session_.wants_input()) return;
     t->reading = true;
-    t->stream.async_read_some(asio::buffer(t->read_buffer),
-                              [self = t->shared_from_this()](std::error_code ec, std::size_t n) {
-                                  if (self->owner != nullptr) self->owner->on_read(*self, ec, n);
-                              });
+    if (t->stream.is_tls()) {
+        if (!t->tls_read_buffer) t->tls_read_buffer = std::make_unique<std::uint8_t[]>(Transport::tls_read_buffer_size);
+        const Bytes buffer{t->tls_read_buffer.get(), Transport::tls_read_buffer_size};
+        t->stream.async_read_some(asio::buffer(t->tls_read_buffer.get(), buffer.size()),
+                                  [self = t->shared_from_this(), buffer](std::error_code ec, std::size_t n) {
+                                      if (self->owner != nullptr) self->owner->on_read(*self, ec, buffer.first(n));
+                                  });
+        return;
+    }
+    // Plain TCP: wait until readable, then read at once into the shared buffer.
+    t->stream.socket().async_wait(asio::socket_base::wait_read, [self = t->shared_from_this()](std::error_code ec) {
+        if (self->owner == nullptr) return;
+        const MutableBytes buffer = shared_read_buffer();
+        std::size_t n = 0;
+        if (!ec) {
+            auto& socket = self->stream.socket();
+            socket.non_blocking(true, ec);
+            if (!ec) n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+        }
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {  // spurious wake-up
+            self->reading = false;
+            self->owner->settle();
+            return;
+        }
+        self->owner->on_read(*self, ec, buffer.first(n));
+    });
 }
 
-void Connection::on_read(Transport& transport, std::error_code error, std::size_t n) {
+void Connection::on_read(Transport& transport, std::error_code error, Bytes input) {
     if (error) {
         transport.reading = false;
         // With TLS 1.3 the server checks the client certificate after the client's handshake is done: its
@@ -275,7 +304,6 @@ void Connection::on_read(Transport& transport, std::error_code error, std::size_
         return;
     }
     const auto at = now();
-    Bytes input{transport.read_buffer.data(), n};
     // The session stops after each packet that made an event (its views point into `input`): drain, go on.
     while (!input.empty() && is_current(transport)) {
         const std::size_t used = std::min(session_.handle_bytes(input, at), input.size());
@@ -283,7 +311,7 @@ void Connection::on_read(Transport& transport, std::error_code error, std::size_
         drain_events();
         if (used == 0) break;
     }
-    // Only now may a new read reuse read_buffer: callbacks above (publish from a message callback) call
+    // Only now may a new read reuse the buffer: callbacks above (publish from a message callback) call
     // settle(), and a read started then would overwrite bytes not yet handled.
     transport.reading = false;
     if (is_current(transport)) settle();

@@ -99,7 +99,7 @@ private:
     void on_handshake(Transport& transport, std::error_code error);
     void on_open(Transport& transport);
     // Steady state.
-    void on_read(Transport& transport, std::error_code error, std::size_t n);
+    void on_read(Transport& transport, std::error_code error, Bytes input);
     void on_written(Transport& transport, std::error_code error, std::size_t n);
     void on_timer(Transport& transport, std::uint64_t sequence, std::error_code error);
 

@@ -19,11 +19,14 @@ namespace nmqtt::net {
 
 class Connection;
 
-/// Everything one connection attempt owns: resolver, stream, timer and read buffer. Every pending Asio
+/// Everything one connection attempt owns: resolver, stream, timer (and a read buffer for TLS only). Every pending Asio
 /// operation holds a shared_ptr to it, so a TLS stream outlives its composed operations. `owner` is cleared
 /// when the Connection lets go of it (teardown or destruction); completions then do nothing.
 struct Transport : std::enable_shared_from_this<Transport> {
+    /// Plain TCP reads go to one buffer per thread, shared by all connections (an idle connection holds none);
+    /// a TLS stream reads through OpenSSL into a buffer of its own, allocated at its first read.
     static constexpr std::size_t read_buffer_size = 64 * 1024;
+    static constexpr std::size_t tls_read_buffer_size = 16 * 1024;  // one TLS record
 
     Transport(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, ResolveFunction resolve,
               std::string host_name, std::uint16_t port_number)
@@ -50,7 +53,7 @@ struct Transport : std::enable_shared_from_this<Transport> {
     std::optional<TimePoint> armed_deadline;
     std::uint64_t timer_sequence = 0;
 
-    std::array<std::uint8_t, read_buffer_size> read_buffer{};
+    std::unique_ptr<std::uint8_t[]> tls_read_buffer;
 };
 
 }  // namespace nmqtt::net
