@@ -181,6 +181,10 @@ public:
     [[nodiscard]] bool is_connecting() const noexcept;  ///< between connect() and the CONNACK
     /// Waiting for the delay before an automatic reconnection attempt (extension).
     [[nodiscard]] bool is_waiting_to_reconnect() const noexcept;
+    /// Requests not completed yet (extension): publish/subscribe/unsubscribe awaiting their ack or queued
+    /// (in the outbox, behind the window or for the next connection), including QoS 1/2 messages restored
+    /// from the session store. A QoS 0 publish counts only while queued, not once in the output buffer.
+    [[nodiscard]] std::size_t pending_requests() const noexcept;
 
     /// Event loop, in the caller's thread (restarted first if it had stopped). run() returns when nothing is
     /// left to do: after the connection ended, or at once when idle. Return the number of handlers run.

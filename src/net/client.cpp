@@ -339,6 +339,10 @@ bool Client::is_connecting() const noexcept {
     return impl_->connection_.session().state() == session::State::connecting;
 }
 bool Client::is_waiting_to_reconnect() const noexcept { return impl_->reconnector_.is_waiting(); }
+std::size_t Client::pending_requests() const noexcept {
+    const auto& session = impl_->connection_.session();
+    return session.inflight_count() + session.queued_count();
+}
 
 std::size_t Client::run() {
     auto& io = impl_->io_;

@@ -3,16 +3,23 @@
 // tells what was lost, duplicated or out of order.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include <asio/io_context.hpp>
 
 #include "client_harness.hpp"
 #include "nmqtt/client.hpp"
@@ -119,6 +126,73 @@ struct StreamCounter {
         for (std::size_t i = 1; i < order.size(); ++i) violations += order[i] < order[i - 1] ? 1 : 0;
         return violations;
     }
+};
+
+/// A subscriber on `io` that counts numbered messages per topic.
+class Subscriber {
+public:
+    Subscriber(asio::io_context& io, ClientOptions options) : client_(io, std::move(options)) {
+        client_.on_message([this](Client&, const MessageView& m) {
+            auto it = counters_.find(std::string(m.topic));
+            if (it != counters_.end()) it->second.add(m.payload);
+        });
+    }
+    /// Connects, subscribes to each topic (expecting `n` messages on it) and waits for the SUBACK.
+    bool start(const std::string& host, std::uint16_t port, const std::vector<std::pair<std::string, int>>& topics,
+               int n) {
+        for (const auto& [topic, qos] : topics) counters_.emplace(topic, StreamCounter(n));
+        if (!connect_and_wait(client_, host, port)) return false;
+        bool subscribed = false;
+        if (!client_.subscribe(topics, [&](Client&) { subscribed = true; })) return false;
+        const bool ok = run_until(client_, [&] { return subscribed; });
+        client_.on(Event::suback, {});
+        return ok;
+    }
+    [[nodiscard]] const StreamCounter& counter(const std::string& topic) const { return counters_.at(topic); }
+    [[nodiscard]] Client& client() noexcept { return client_; }
+
+private:
+    Client client_;
+    std::map<std::string, StreamCounter> counters_;
+};
+
+/// Publishes 0..n-1 on `topic`, at most `window` of them unfinished at a time (the next one is published when
+/// one completes), so that a fault injected at a given completion count lands mid-stream. `on_completed(count)`
+/// runs after each completion.
+class NumberedPublisher {
+public:
+    int completed = 0;
+    int failed = 0;
+    std::function<void(int)> on_completed;
+
+    void start(Client& client, std::string topic, int n, int qos, int window = 1 << 30) {
+        client_ = &client;
+        topic_ = std::move(topic);
+        n_ = n;
+        qos_ = qos;
+        for (int i = 0; i < std::min(n, window); ++i) publish_next();
+    }
+
+private:
+    void publish_next() {
+        const int i = next_++;
+        const bool accepted = client_->publish(topic_, std::to_string(i), qos_, false, {}, [this](std::error_code ec, PacketId) {
+            if (ec) {
+                ++failed;
+                return;
+            }
+            ++completed;
+            if (next_ < n_) publish_next();
+            if (on_completed) on_completed(completed);
+        });
+        EXPECT_TRUE(accepted) << i << ": " << client_->last_error().message();
+    }
+
+    Client* client_ = nullptr;
+    std::string topic_;
+    int n_ = 0;
+    int qos_ = 0;
+    int next_ = 0;
 };
 
 /// Reads a Linux process's resident set size in KiB from /proc/<pid>/status ("self" for this process).
