@@ -1,6 +1,6 @@
 // nmqtt::Client publishing and receiving allocates nothing in steady state (client.hpp: publish "Allocates
 // nothing in steady state"). This file replaces the global operator new/delete of the integration test
-// binary with malloc/free wrappers that count calls made on the counting thread while counting is on.
+// binary (support/counting_new.hpp), counting the calls made on the counting thread.
 // The counted phase calls only the Client and its event loop, never gtest.
 #include <gtest/gtest.h>
 
@@ -10,62 +10,9 @@
 #include <string>
 
 #include "client_harness.hpp"
+#include "support/counting_new.hpp"
 #include "support/mosquitto_fixture.hpp"
 
-namespace {
-
-thread_local bool counting = false;
-thread_local std::size_t allocations = 0;
-
-void* counted_malloc(std::size_t size) noexcept {
-    if (counting) ++allocations;
-    return std::malloc(size == 0 ? 1 : size);
-}
-
-void* counted_aligned(std::size_t size, std::align_val_t align) noexcept {
-    if (counting) ++allocations;
-    const auto a = static_cast<std::size_t>(align);
-    return std::aligned_alloc(a, size == 0 ? a : (size + a - 1) / a * a);
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    if (void* p = counted_malloc(size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-    if (void* p = counted_malloc(size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
-void* operator new(std::size_t size, std::align_val_t align) {
-    if (void* p = counted_aligned(size, align)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t align) {
-    if (void* p = counted_aligned(size, align)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
-    return counted_aligned(size, align);
-}
-void* operator new[](std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
-    return counted_aligned(size, align);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace nmqtt::test {
 namespace {
@@ -108,10 +55,9 @@ TEST(ClientAllocationTest, SteadyPublishAndReceiveAllocateNothing) {
     // to take a burst allocates in the measured round: many warm-up rounds make that very unlikely.
     for (int warm = 0; warm < 12; ++warm) ASSERT_TRUE(round.run(600)) << "warm-up " << warm;
 
-    allocations = 0;
-    counting = true;
+    AllocationCounter counter;
     const bool ok = round.run(300);
-    counting = false;
+    const std::size_t allocations = counter.stop();
     ASSERT_TRUE(ok);
     EXPECT_EQ(allocations, 0U) << "allocations while publishing and receiving 300 messages";
 }

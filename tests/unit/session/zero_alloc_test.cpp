@@ -1,6 +1,6 @@
 // Session: no allocation in steady state (session.hpp: "Cost: no allocation in steady state"). This file
-// replaces the global operator new/delete of the test binary with malloc/free wrappers that count calls
-// while `counting` is set; the counted loops call only the Session's public API, never gtest.
+// replaces the global operator new/delete of the unit test binary (support/counting_new.hpp); the counted
+// loops call only the Session's public API, never gtest.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -15,63 +15,9 @@
 #include <variant>
 
 #include "nmqtt/session/session.hpp"
+#include "support/counting_new.hpp"
 #include "support/fake_clock.hpp"
 
-namespace {
-
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-
-void* counted_malloc(std::size_t size) noexcept {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-
-void* counted_aligned(std::size_t size, std::align_val_t align) noexcept {
-    if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-    const auto a = static_cast<std::size_t>(align);
-    const std::size_t rounded = (size == 0 ? a : (size + a - 1) / a * a);
-    return std::aligned_alloc(a, rounded);
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    if (void* p = counted_malloc(size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-    if (void* p = counted_malloc(size)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return counted_malloc(size); }
-void* operator new(std::size_t size, std::align_val_t align) {
-    if (void* p = counted_aligned(size, align)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t align) {
-    if (void* p = counted_aligned(size, align)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
-    return counted_aligned(size, align);
-}
-void* operator new[](std::size_t size, std::align_val_t align, const std::nothrow_t&) noexcept {
-    return counted_aligned(size, align);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace nmqtt::test {
 namespace {
@@ -80,22 +26,6 @@ using namespace std::chrono_literals;
 
 constexpr int warm_up = 2000;
 constexpr int measured = 2000;
-
-/// Counts allocations made between construction and stop().
-class AllocationCounter {
-public:
-    AllocationCounter() {
-        allocations.store(0);
-        counting.store(true);
-    }
-    ~AllocationCounter() { counting.store(false); }
-    AllocationCounter(const AllocationCounter&) = delete;
-    AllocationCounter& operator=(const AllocationCounter&) = delete;
-    std::size_t stop() {
-        counting.store(false);
-        return allocations.load();
-    }
-};
 
 /// A session connected to nobody: CONNECT written, CONNACK fed, events drained.
 struct Rig {
