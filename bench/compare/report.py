@@ -231,6 +231,10 @@ NOTES = """## How to read this
   receive limit disconnects 3.1.1 clients that exceed it), `set_tcp_nodelay true`. Its listen backlog is 100:
   in a connection storm, SYNs beyond it are dropped and retried by the kernel after 1 s, so the connect rate
   against mosquitto measures the broker, not the client; the sink rows (backlog 4096) measure the client.
+- A second **mosquitto** keeps its default (`set_tcp_nodelay false`): it writes a PUBACK and the forwarded
+  PUBLISH separately, Nagle's algorithm holds the second write until the client acknowledges the first, and a
+  client that delays its ACKs (Linux does, up to 40 ms) stalls. **raw-quickack** is raw_peer re-arming
+  TCP_QUICKACK after every read: the client-side cure, shown in those rows only.
 - **sink** (`mqtt_sink`): a one-thread minimal broker that acknowledges everything and forwards every PUBLISH
   as QoS 0 to every subscribed connection without topic matching, coalescing its responses into one write per
   connection per loop turn. It removes the broker as the bottleneck. Its `--no-nodelay` instance leaves
