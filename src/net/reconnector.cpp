@@ -38,7 +38,7 @@ Backoff::Backoff(const ReconnectOptions& options)
       multiplier_(options.multiplier),
       max_attempts_(options.max_attempts),
       random_(options.random),
-      engine_(options.enabled && !options.random ? seed_of(options) : 1) {}
+      state_(options.enabled && !options.random ? seed_of(options) : 1) {}
 
 std::chrono::milliseconds Backoff::cap(std::uint32_t n) const noexcept {
     const double grown = static_cast<double>(initial_.count()) * std::pow(multiplier_, static_cast<double>(n - 1));
@@ -46,8 +46,17 @@ std::chrono::milliseconds Backoff::cap(std::uint32_t n) const noexcept {
     return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(capped));
 }
 
+// splitmix64 (a public-domain mixing function): a uniform double in [0, 1) from 53 random bits.
+double Backoff::next_unit() noexcept {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return static_cast<double>(z >> 11) * 0x1.0p-53;
+}
+
 double Backoff::draw() {
-    const double r = random_ ? random_() : std::uniform_real_distribution<double>(0.0, 1.0)(engine_);
+    const double r = random_ ? random_() : next_unit();
     return std::isfinite(r) ? std::clamp(r, 0.0, 1.0) : 0.0;
 }
 

@@ -35,7 +35,7 @@ public:
 private:
     void grow_if_full() {
         if (size_ < slots_.size()) return;
-        std::vector<T> bigger(slots_.empty() ? 8 : slots_.size() * 2);
+        std::vector<T> bigger(slots_.empty() ? 2 : slots_.size() * 2);  // small first: idle clients are many
         for (std::size_t i = 0; i < size_; ++i) bigger[i] = std::move((*this)[i]);
         slots_ = std::move(bigger);
         head_ = 0;
