@@ -64,7 +64,7 @@ struct ReconnectOptions {
     std::uint32_t max_attempts = 0;
     /// Further addresses, tried in turn after the one given to connect().
     std::vector<BrokerAddress> brokers;
-    /// Source of randomness for the jitter: returns a number in [0, 1). Empty: a std::mt19937_64 seeded with
+    /// Source of randomness for the jitter: returns a number in [0, 1). Empty: a splitmix64 generator seeded with
     /// `seed`, or from std::random_device when `seed` is 0. Tests pass one to observe exact delays.
     std::function<double()> random;
     std::uint64_t seed = 0;
@@ -85,7 +85,7 @@ struct ClientOptions {
     /// the TCP connection and the TLS handshake: a connect that hangs before CONNECT is written fails with -1.
     std::chrono::milliseconds connect_write_timeout{5000};
     std::chrono::milliseconds connack_timeout{5000};        ///< NodeMCU: then 5 s for the CONNACK (-2)
-    std::chrono::milliseconds ping_timeout{0};              ///< 0: one keepalive interval
+    std::chrono::milliseconds ping_timeout{0};              ///< 0: half the keepalive interval (at least 1 s)
     std::uint16_t max_inflight = 1024;        ///< outgoing QoS 1/2 messages awaiting acks
     std::size_t max_queued_messages = 65'536; ///< requests queued behind the window or the CONNACK
     std::size_t max_buffered_bytes = 16u << 20;  ///< unsent bytes + queued requests; publish fails beyond it
