@@ -9,6 +9,7 @@
 #   --quick      1 repetition and a tenth of the messages (a smoke test of the script, not a measurement)
 #   --no-docs    print the table only; do not rewrite docs/performance.md and docs/performance.png
 #   --save FILE  keep the raw results (one JSON line per run, tab-separated with row and library) in FILE
+#   --rows IDS   only these rows (ids: q0 q1w64 q1w65535 q2 rtt0 rtt1 conn sq0 sq1w64 sconn nrtt1 mrtt1 mrtt2)
 #
 # Programs: $NMQTT (default build/release/tools/nmqtt/nmqtt, used as `nmqtt bench ...` when it exists) and
 # the peers in $BUILD_DIR/bench/compare (default build/release). Every run is bounded by --timeout and
@@ -25,6 +26,7 @@ SCALE=1
 DOCS=1
 LIBS="nmqtt raw libmosquitto paho"
 SAVE=""
+ONLY_ROWS=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,7 +36,8 @@ while [ $# -gt 0 ]; do
     --no-docs) DOCS=0; shift ;;
     --libs) LIBS=$2; shift 2 ;;
     --save) SAVE=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --rows) ONLY_ROWS=" $2 "; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -139,6 +142,7 @@ started=$(date +%s)
 for rep in $(seq "$REPS"); do
   for row in "${ROWS[@]}"; do
     IFS='|' read -r id label port args stall <<<"$row"
+    [ -n "$ONLY_ROWS" ] && [[ "$ONLY_ROWS" != *" $id "* ]] && continue
     timeout_s=$(sed -n 's/.*--timeout \([0-9]*\).*/\1/p' <<<"$args")
     for lib in "${ORDER[@]}"; do
       [ "$lib" = raw-quickack ] && [ "${stall:-}" != stall ] && continue
