@@ -7,6 +7,10 @@
 #include <utility>
 #include <variant>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/error.hpp>
@@ -314,7 +318,21 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
     // Only now may a new read reuse the buffer: callbacks above (publish from a message callback) call
     // settle(), and a read started then would overwrite bytes not yet handled.
     transport.reading = false;
-    if (is_current(transport)) settle();
+    if (!is_current(transport)) return;
+    acknowledge_quickly(transport);
+    settle();
+}
+
+// Linux turns quick ACKs off again after a while; re-arming them after each read keeps our ACKs immediate.
+// Without it a broker that leaves Nagle's algorithm on (mosquitto's default: set_tcp_nodelay false) holds
+// its second small write (a forwarded PUBLISH after a PUBACK) until our delayed ACK, 40 ms later.
+void Connection::acknowledge_quickly(Transport& transport) noexcept {
+#ifdef TCP_QUICKACK
+    const int on = 1;
+    (void)::setsockopt(transport.stream.socket().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+#else
+    (void)transport;
+#endif
 }
 
 // One write at a time, of everything pending: packets queued meanwhile go out together in the next one.

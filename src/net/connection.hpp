@@ -100,6 +100,7 @@ private:
     void on_open(Transport& transport);
     // Steady state.
     void on_read(Transport& transport, std::error_code error, Bytes input);
+    static void acknowledge_quickly(Transport& transport) noexcept;
     void on_written(Transport& transport, std::error_code error, std::size_t n);
     void on_timer(Transport& transport, std::uint64_t sequence, std::error_code error);
 
