@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -97,8 +98,10 @@ TEST(ReliabilityFaultTest, StalledConnectionIsDetectedByKeepaliveAndRecovered) {
     ASSERT_TRUE(run_until(io, [&] { return r.offlines == 1; }, bound)) << "stall not detected in time";
     const auto detected_after = std::chrono::steady_clock::now() - stalled_at;
     EXPECT_EQ(pub.last_error(), Errc::ping_timeout);
-    RecordProperty("detected_after_ms",
-                   static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(detected_after).count()));
+    const auto detected_ms = std::chrono::duration_cast<std::chrono::milliseconds>(detected_after).count();
+    RecordProperty("detected_after_ms", static_cast<int>(detected_ms));
+    std::cout << "[ figures  ] stall detected after " << detected_ms << " ms (keepalive " << keepalive << " s)"
+              << std::endl;
 
     proxy.resume(Direction::both);
     ASSERT_TRUE(run_until(io, [&] { return p.completed == 1 && sub.counter("stall/t").distinct() == 1; }, 10s));
