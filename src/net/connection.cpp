@@ -269,31 +269,38 @@ void Connection::start_read() {
     if (t == nullptr || !t->open || t->reading || !session_.wants_input()) return;
     t->reading = true;
     if (t->stream.is_tls()) {
-        if (!t->tls_read_buffer) t->tls_read_buffer = std::make_unique<std::uint8_t[]>(Transport::tls_read_buffer_size);
-        const Bytes buffer{t->tls_read_buffer.get(), Transport::tls_read_buffer_size};
-        t->stream.async_read_some(asio::buffer(t->tls_read_buffer.get(), buffer.size()),
-                                  [self = t->shared_from_this(), buffer](std::error_code ec, std::size_t n) {
-                                      if (self->owner != nullptr) self->owner->on_read(*self, ec, buffer.first(n));
-                                  });
+        start_tls_read(*t);
         return;
     }
     // Plain TCP: wait until readable, then read at once into the shared buffer.
     t->stream.socket().async_wait(asio::socket_base::wait_read, [self = t->shared_from_this()](std::error_code ec) {
-        if (self->owner == nullptr) return;
-        const MutableBytes buffer = shared_read_buffer();
-        std::size_t n = 0;
-        if (!ec) {
-            auto& socket = self->stream.socket();
-            socket.non_blocking(true, ec);
-            if (!ec) n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-        }
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {  // spurious wake-up
-            self->reading = false;
-            self->owner->settle();
-            return;
-        }
-        self->owner->on_read(*self, ec, buffer.first(n));
+        if (self->owner != nullptr) self->owner->on_readable(*self, ec);
     });
+}
+
+void Connection::start_tls_read(Transport& t) {
+    if (!t.tls_read_buffer) t.tls_read_buffer = std::make_unique<std::uint8_t[]>(Transport::tls_read_buffer_size);
+    const Bytes buffer{t.tls_read_buffer.get(), Transport::tls_read_buffer_size};
+    t.stream.async_read_some(asio::buffer(t.tls_read_buffer.get(), buffer.size()),
+                             [self = t.shared_from_this(), buffer](std::error_code ec, std::size_t n) {
+                                 if (self->owner != nullptr) self->owner->on_read(*self, ec, buffer.first(n));
+                             });
+}
+
+void Connection::on_readable(Transport& transport, std::error_code error) {
+    const MutableBytes buffer = shared_read_buffer();
+    std::size_t n = 0;
+    if (!error) {
+        auto& socket = transport.stream.socket();
+        socket.non_blocking(true, error);
+        if (!error) n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), error);
+    }
+    if (error == asio::error::would_block || error == asio::error::try_again) {  // spurious wake-up
+        transport.reading = false;
+        settle();
+        return;
+    }
+    on_read(transport, error, buffer.first(n));
 }
 
 void Connection::on_read(Transport& transport, std::error_code error, Bytes input) {

@@ -99,6 +99,8 @@ private:
     void on_handshake(Transport& transport, std::error_code error);
     void on_open(Transport& transport);
     // Steady state.
+    void start_tls_read(Transport& transport);
+    void on_readable(Transport& transport, std::error_code error);
     void on_read(Transport& transport, std::error_code error, Bytes input);
     static void acknowledge_quickly(Transport& transport) noexcept;
     void on_written(Transport& transport, std::error_code error, std::size_t n);
