@@ -21,12 +21,7 @@
 namespace nmqtt::net {
 namespace {
 
-template <class... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
+using session::Overloaded;
 
 TimePoint now() noexcept { return std::chrono::steady_clock::now(); }
 

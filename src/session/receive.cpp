@@ -4,15 +4,6 @@
 
 namespace nmqtt::session {
 
-namespace {
-template <class... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-}  // namespace
-
 void Session::Impl::on_packet(const protocol::Packet& packet) {
     if (state == State::connecting && !std::holds_alternative<protocol::Connack>(packet)) {
         fail_connection(Errc::not_a_connack, static_cast<int>(ConnFail::not_a_connack_msg));  // [MQTT-3.2.0-1]

@@ -126,6 +126,15 @@ struct PingResponse {};
 using Event = std::variant<Connected, ConnectFailed, ConnectionLost, MessageReceived, MessageOverflow,
                            PublishDone, SubscribeDone, UnsubscribeDone, PingResponse>;
 
+/// Builds one visitor from several lambdas, for std::visit over an Event:
+///   std::visit(Overloaded{[](const Connected&) {...}, [](const auto&) {}}, event);
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
 enum class State : std::uint8_t {
     idle,           ///< no connection
     connecting,     ///< CONNECT queued, waiting for the CONNACK
