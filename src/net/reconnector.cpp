@@ -111,15 +111,13 @@ void Reconnector::on_ended(bool was_connected, std::error_code reason, int code,
         armed_ = false;
         return;
     }
-    if (was_connected) {
-        if (std::chrono::steady_clock::now() - connected_at_ >= options_.healthy_after) backoff_.reset();
-    } else {
-        current_ = (current_ + 1) % brokers_.size();  // a failed attempt: the next address
-    }
+    const bool healthy = std::chrono::steady_clock::now() - connected_at_ >= options_.healthy_after;
+    if (was_connected && healthy) backoff_.reset();
     if (is_permanent_refusal(code) || backoff_.exhausted()) {
-        give_up(reason, code, message);
+        give_up(reason, code, message);  // reports the address that failed last
         return;
     }
+    if (!was_connected) current_ = (current_ + 1) % brokers_.size();  // a failed attempt: the next address
     schedule(reason, code, message);
 }
 

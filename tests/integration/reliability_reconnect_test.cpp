@@ -96,6 +96,26 @@ TEST(ReliabilityReconnectTest, SeededJitterIsBoundedVariedAndReproducible) {
     EXPECT_NE(delays_of(43), first) << "another seed gives other delays";
 }
 
+// Two dead addresses: attempts alternate between them; the give-up names the address that failed last.
+TEST(ReliabilityReconnectTest, DeadAddressesAlternateAndTheGiveUpNamesTheLastOne) {
+    const auto first = closed_loopback_port();
+    auto second = closed_loopback_port();
+    while (second == first) second = closed_loopback_port();
+    ClientOptions o = failing_options("alternate", 3);
+    o.reconnect.brokers = {BrokerAddress{"127.0.0.1", second, false}};
+    Client client(o);
+    ReconnectLog log;
+    log.attach(client);
+    client.connect("127.0.0.1", first);
+    ASSERT_TRUE(run_until(client, [&] { return log.count(Kind::gave_up) == 1; }, 10s)) << log.describe();
+    const auto attempting = log.of(Kind::attempting);
+    ASSERT_EQ(attempting.size(), 3U) << log.describe();
+    EXPECT_EQ(attempting[0].broker.port, second);
+    EXPECT_EQ(attempting[1].broker.port, first);
+    EXPECT_EQ(attempting[2].broker.port, second);
+    EXPECT_EQ(log.of(Kind::gave_up)[0].broker.port, second);
+}
+
 TEST(ReliabilityReconnectTest, OptionsOutOfRangeAreRejected) {
     ClientOptions o = reconnecting_options("bad-options");
     o.reconnect.max_delay = 10ms;  // below initial_delay
@@ -157,6 +177,43 @@ TEST(ReliabilityReconnectTest, ReconnectsByItselfAfterTheBrokerRestarts) {
     EXPECT_EQ(r.messages[0].payload, "after");
 }
 
+// healthy_after: a connection that stayed up that long resets the count (the next loss starts at attempt 1);
+// one that did not continues it.
+class HealthyTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(HealthyTest, HealthyConnectionResetsTheAttemptCount) {
+    const bool healthy = GetParam();
+    MosquittoFixture broker;
+    ClientOptions o = reconnecting_options("healthy");
+    o.reconnect.healthy_after = healthy ? 0ms : 3600s;
+    Client client(o);
+    ReconnectLog log;
+    log.attach(client);
+    ASSERT_TRUE(connect_and_wait(client, broker.host(), broker.port()));
+    for (int loss = 1; loss <= 2; ++loss) {
+        const auto before = log.count(Kind::scheduled);
+        broker.restart();
+        ASSERT_TRUE(run_until(client, [&] { return log.count(Kind::scheduled) > before && client.is_connected(); }, 10s))
+            << log.describe();
+    }
+    // The first report after the second loss: attempt 1 again, or the count of the first loss carried on.
+    std::vector<ReconnectRecord> first_of_loss;
+    for (const auto& r : log.of(Kind::scheduled)) {
+        if (r.code == 0) first_of_loss.push_back(r);  // scheduled by a lost connection (not a failed attempt)
+    }
+    ASSERT_EQ(first_of_loss.size(), 2U) << log.describe();
+    EXPECT_EQ(first_of_loss[0].attempt, 1U);
+    if (healthy) {
+        EXPECT_EQ(first_of_loss[1].attempt, 1U) << log.describe();
+    } else {
+        EXPECT_GT(first_of_loss[1].attempt, first_of_loss[0].attempt) << log.describe();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Reset, HealthyTest, ::testing::Bool(), [](const auto& param_info) {
+    return param_info.param ? std::string("Healthy") : std::string("Short");
+});
+
 // Several addresses: the first refuses, the second is a broker. One connfail, then the second address.
 TEST(ReliabilityReconnectTest, TriesTheNextAddressWhenTheFirstIsDead) {
     MosquittoFixture broker;
@@ -212,7 +269,7 @@ TEST(ReliabilityReconnectTest, CloseStopsReconnecting) {
     EXPECT_TRUE(client.close()) << "a pending wait counts as something cancelled";
     EXPECT_FALSE(client.is_waiting_to_reconnect());
     EXPECT_FALSE(client.close()) << "idle now";
-    client.run_for(600ms);  // longer than any delay: an attempt would have started
+    client.run_for(600ms);  // returns at once: nothing is pending (an armed wait would keep the loop running)
     EXPECT_EQ(log.count(Kind::attempting), 0U) << log.describe();
 
     MosquittoFixture broker;
