@@ -71,6 +71,15 @@ std::error_code write_all(int fd, const std::vector<std::uint8_t>& data) {
     return {};
 }
 
+void sync_directory_of(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)::fsync(fd);
+    ::close(fd);
+}
+
 std::vector<std::uint8_t> header_for(const std::string& client_id) {
     std::vector<std::uint8_t> h(magic, magic + magic_size);
     put(h, client_id.size(), 2);
@@ -171,6 +180,7 @@ std::error_code FileStore::rewrite() {
     ::close(fd);
     if (!ec && ::rename(tmp.c_str(), path_.c_str()) != 0) ec = last_error();
     if (ec) return ec;
+    sync_directory_of(path_);  // the rename itself must reach the disk
     if (fd_ >= 0) ::close(fd_);
     fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd_ < 0) return last_error();
@@ -180,7 +190,11 @@ std::error_code FileStore::rewrite() {
 
 std::error_code FileStore::flush() {
     if (pending_.empty() || fd_ < 0) return {};
-    if (auto ec = write_all(fd_, pending_)) return ec;
+    if (auto ec = write_all(fd_, pending_)) {
+        // Cut what a partial write left, so that the next flush appends the same records after intact ones.
+        (void)::ftruncate(fd_, static_cast<off_t>(log_size_));
+        return ec;
+    }
     log_size_ += pending_.size();
     pending_.clear();
     if (log_size_ > compact_threshold && log_size_ > 4 * live_size_) return rewrite();
