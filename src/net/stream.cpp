@@ -73,23 +73,23 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const TlsOptions& options) 
 Stream::Stream(asio::io_context& io) : stream_(std::in_place_type<asio::ip::tcp::socket>, io) {}
 
 Stream::Stream(asio::io_context& io, std::shared_ptr<asio::ssl::context> context)
-    : context_(std::move(context)), stream_(std::in_place_type<TlsStream>, io, *context_) {}
+    : context_(std::move(context)), stream_(std::make_unique<TlsStream>(io, *context_)) {}
 
 asio::ip::tcp::socket& Stream::socket() noexcept {
-    if (auto* tls = std::get_if<TlsStream>(&stream_)) return tls->next_layer();
+    if (TlsStream* t = tls()) return t->next_layer();
     return std::get<asio::ip::tcp::socket>(stream_);
 }
 
 void Stream::set_server_name(const std::string& server_name, bool verify) {
-    auto* tls = std::get_if<TlsStream>(&stream_);
-    if (tls == nullptr) return;
+    TlsStream* t = tls();
+    if (t == nullptr) return;
     if (!is_ip_literal(server_name)) {
         // SSL_set_tlsext_host_name is a macro around SSL_ctrl with a C cast; call SSL_ctrl directly.
-        SSL_ctrl(tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+        SSL_ctrl(t->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                  const_cast<char*>(server_name.c_str()));
     }
     if (!verify) return;
-    tls->set_verify_callback(
+    t->set_verify_callback(
         [check = asio::ssl::host_name_verification(server_name)](bool preverified,
                                                                 asio::ssl::verify_context& ctx) mutable {
             const bool ok = check(preverified, ctx);
@@ -106,9 +106,9 @@ void Stream::close() noexcept {
 }
 
 std::string Stream::verify_failure() const {
-    const auto* tls = std::get_if<TlsStream>(&stream_);
-    if (tls == nullptr) return {};
-    const long result = SSL_get_verify_result(const_cast<TlsStream*>(tls)->native_handle());
+    TlsStream* t = tls();
+    if (t == nullptr) return {};
+    const long result = SSL_get_verify_result(t->native_handle());
     if (result == X509_V_OK) return {};
     return X509_verify_cert_error_string(result);
 }
