@@ -12,6 +12,7 @@
 #include "args.hpp"
 #include "client_options.hpp"
 #include "lua_client.hpp"
+#include "nmqtt/error.hpp"
 #include "nmqtt/protocol/topic.hpp"
 
 namespace nmqtt::lua {
@@ -20,8 +21,8 @@ namespace {
 using ObjectSlot = std::shared_ptr<Object>;
 
 constexpr std::uint16_t default_port = 1883;
-constexpr std::string_view events[] = {"connect", "connfail", "suback", "unsuback",
-                                       "puback",  "message",  "overflow", "offline"};
+constexpr std::string_view events[] = {"connect", "connfail", "suback",  "unsuback", "puback",
+                                       "message", "overflow", "offline", "reconnect"};
 
 LuaClient& check_client(lua_State* L) {
     auto* slot = static_cast<ObjectSlot*>(luaL_testudata(L, 1, client_type));
@@ -67,8 +68,18 @@ void check_topic_filter(int arg, std::string_view filter) {
 
 // --- mqtt.Client() ------------------------------------------------------------------------------------
 
+/// The error of a Client constructor: the session store's (a system error, or invalid_argument for content
+/// that cannot be restored) against the options table, anything else against the client id.
+ArgError constructor_error(const std::system_error& e, const std::string& store_path) {
+    const bool store_error = !store_path.empty() &&
+                             (e.code().category() != nmqtt::error_category() || e.code() == Errc::invalid_argument);
+    if (!store_error) return {1, e.code().message()};
+    return {7, "session_store '" + store_path + "' cannot be used (" + e.code().message() + ")"};
+}
+
 int client_new_impl(lua_State* L) {
     ClientOptions options = parse_client_options(L);
+    const std::string store_path = options.session_store_path;
     Runtime& runtime = Runtime::of(L);
     auto* slot = static_cast<ObjectSlot*>(lua_newuserdata(L, sizeof(ObjectSlot)));
     new (slot) ObjectSlot();
@@ -79,7 +90,7 @@ int client_new_impl(lua_State* L) {
     try {
         client = std::make_shared<LuaClient>(runtime, std::move(options));
     } catch (const std::system_error& e) {
-        throw ArgError(1, e.code().message());
+        throw constructor_error(e, store_path);
     }
     *slot = client;
     runtime.register_object(L, -1, client.get());
@@ -196,7 +207,7 @@ int client_on(lua_State* L) {
     const auto* found = std::find(std::begin(events), std::end(events), event);
     if (found == std::end(events)) {
         throw ArgError(2, "invalid event '" + std::string(event) +
-                              "' (connect, connfail, suback, unsuback, puback, message, overflow or offline)");
+                              "' (connect, connfail, suback, unsuback, puback, message, overflow, offline or reconnect)");
     }
     check_optional_function(L, 3);
     set_callback(L, found->data(), 3);  // nil unregisters (extension)

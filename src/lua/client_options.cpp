@@ -1,9 +1,12 @@
 #include "client_options.hpp"
 
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "args.hpp"
 #include "nmqtt/protocol/topic.hpp"
@@ -51,6 +54,134 @@ session::CleanResendPolicy option_resend(lua_State* L, std::string_view name) {
     throw ArgError(options_arg, "option 'clean_resend' must be \"republish\" or \"fail\"");
 }
 
+// --- reliability: reconnect = true | {...}, queue_while_offline, session_store, session_store_sync ---------
+
+[[noreturn]] void throw_option(std::string_view name, std::string_view what) {
+    throw ArgError(options_arg, "option '" + std::string(name) + "' " + std::string(what));
+}
+
+std::string option_nonempty_string(lua_State* L, std::string_view name) {
+    std::string value = option_string(L, name);
+    if (value.empty()) throw_option(name, "must not be empty");
+    return value;
+}
+
+double option_multiplier(lua_State* L, std::string_view name) {
+    const double value = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !std::isfinite(value) || value < 1.0) {
+        throw_option(name, "must be a finite number >= 1");
+    }
+    return value;
+}
+
+// {host = "name or address", port = 1..65535 (1883), secure = boolean (false)} on top of the stack.
+BrokerAddress option_broker(lua_State* L, std::string_view name) {
+    if (lua_type(L, -1) != LUA_TTABLE) throw_option(name, "must be a table {host=, port=, secure=}");
+    const int table = lua_absindex(L, -1);
+    BrokerAddress broker;
+    lua_pushnil(L);
+    while (lua_next(L, table) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) throw ArgError(options_arg, "option names must be strings");
+        const std::string key = lua_tostring(L, -2);
+        const std::string field = std::string(name) + "." + key;
+        if (key == "host") broker.host = option_nonempty_string(L, field);
+        else if (key == "port") broker.port = static_cast<std::uint16_t>(option_integer(L, field, 1, 65535));
+        else if (key == "secure") broker.secure = option_boolean(L, field);
+        else throw ArgError(options_arg, "unknown option '" + field + "'");
+        lua_pop(L, 1);
+    }
+    if (broker.host.empty()) throw_option(std::string(name) + ".host", "is missing");
+    return broker;
+}
+
+// A list {{host=, port=, secure=}, ...} on top of the stack: keys 1..n and nothing else.
+std::vector<BrokerAddress> option_brokers(lua_State* L, std::string_view name) {
+    constexpr std::string_view shape = "must be a list of {host=, port=, secure=} tables";
+    if (lua_type(L, -1) != LUA_TTABLE) throw_option(name, shape);
+    const int list = lua_absindex(L, -1);
+    const auto count = static_cast<lua_Integer>(lua_rawlen(L, list));
+    lua_Integer entries = 0;
+    lua_pushnil(L);
+    while (lua_next(L, list) != 0) {
+        ++entries;
+        lua_pop(L, 1);
+    }
+    if (entries != count) throw_option(name, shape);
+    std::vector<BrokerAddress> brokers;
+    for (lua_Integer i = 1; i <= count; ++i) {
+        lua_rawgeti(L, list, i);
+        brokers.push_back(option_broker(L, std::string(name) + "[" + std::to_string(i) + "]"));
+        lua_pop(L, 1);
+    }
+    return brokers;
+}
+
+// Applies the field of the reconnect table whose value is on top of the stack. False for an unknown name.
+bool apply_reconnect_field(lua_State* L, std::string_view key, ReconnectOptions& r) {
+    const std::string name = "reconnect." + std::string(key);
+    if (key == "initial_delay_ms") r.initial_delay = option_ms(L, name);
+    else if (key == "max_delay_ms") r.max_delay = option_ms(L, name);
+    else if (key == "multiplier") r.multiplier = option_multiplier(L, name);
+    else if (key == "healthy_after_ms") r.healthy_after = option_ms(L, name);
+    else if (key == "max_attempts") r.max_attempts = static_cast<std::uint32_t>(option_integer(L, name, 0, UINT32_MAX));
+    else if (key == "brokers") r.brokers = option_brokers(L, name);
+    else return false;
+    return true;
+}
+
+// reconnect = true | false | {initial_delay_ms=, max_delay_ms=, multiplier=, healthy_after_ms=, max_attempts=,
+// brokers=}: a table turns reconnection on with its fields over the defaults of ReconnectOptions.
+ReconnectOptions option_reconnect(lua_State* L) {
+    ReconnectOptions r;
+    if (lua_type(L, -1) == LUA_TBOOLEAN) {
+        r.enabled = lua_toboolean(L, -1) != 0;
+        return r;
+    }
+    if (lua_type(L, -1) != LUA_TTABLE) throw_option("reconnect", "must be a boolean or a table");
+    r.enabled = true;
+    const int table = lua_absindex(L, -1);
+    lua_pushnil(L);
+    while (lua_next(L, table) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) throw ArgError(options_arg, "option names must be strings");
+        const std::string key = lua_tostring(L, -2);
+        if (!apply_reconnect_field(L, key, r)) throw ArgError(options_arg, "unknown option 'reconnect." + key + "'");
+        lua_pop(L, 1);
+    }
+    if (r.max_delay < r.initial_delay) {
+        throw_option("reconnect.max_delay_ms", "(" + std::to_string(r.max_delay.count()) +
+                                                   ") must be at least reconnect.initial_delay_ms (" +
+                                                   std::to_string(r.initial_delay.count()) + ")");
+    }
+    return r;
+}
+
+SyncPolicy option_sync(lua_State* L, std::string_view name) {
+    const std::string value = option_string(L, name);
+    if (value == "every_flush") return SyncPolicy::every_flush;
+    if (value == "os") return SyncPolicy::os;
+    throw_option(name, "must be \"every_flush\" or \"os\"");
+}
+
+bool apply_reliability_option(lua_State* L, std::string_view name, ClientOptions& o) {
+    if (name == "reconnect") o.reconnect = option_reconnect(L);
+    else if (name == "queue_while_offline") o.queue_while_offline = option_boolean(L, name);
+    else if (name == "session_store") o.session_store_path = option_nonempty_string(L, name);
+    else if (name == "session_store_sync") o.session_store_sync = option_sync(L, name);
+    else return false;
+    return true;
+}
+
+bool apply_tls_option(lua_State* L, std::string_view name, ClientOptions& o) {
+    if (name == "verify") o.tls.verify_peer = option_boolean(L, name);
+    else if (name == "ca_file") o.tls.ca_file = option_string(L, name);
+    else if (name == "ca_path") o.tls.ca_path = option_string(L, name);
+    else if (name == "cert_file") o.tls.cert_file = option_string(L, name);
+    else if (name == "key_file") o.tls.key_file = option_string(L, name);
+    else if (name == "server_name") o.tls.server_name = option_string(L, name);
+    else return false;
+    return true;
+}
+
 // Applies the option whose value is on top of the stack. Returns false for an unknown name.
 bool apply_option(lua_State* L, std::string_view name, ClientOptions& o) {
     if (name == "connect_timeout") o.connect_write_timeout = option_ms(L, name);
@@ -60,13 +191,7 @@ bool apply_option(lua_State* L, std::string_view name, ClientOptions& o) {
     else if (name == "max_queued_messages") o.max_queued_messages = static_cast<std::size_t>(option_integer(L, name, 1, INT64_MAX));
     else if (name == "max_buffered_bytes") o.max_buffered_bytes = static_cast<std::size_t>(option_integer(L, name, 1, INT64_MAX));
     else if (name == "clean_resend") o.clean_resend = option_resend(L, name);
-    else if (name == "verify") o.tls.verify_peer = option_boolean(L, name);
-    else if (name == "ca_file") o.tls.ca_file = option_string(L, name);
-    else if (name == "ca_path") o.tls.ca_path = option_string(L, name);
-    else if (name == "cert_file") o.tls.cert_file = option_string(L, name);
-    else if (name == "key_file") o.tls.key_file = option_string(L, name);
-    else if (name == "server_name") o.tls.server_name = option_string(L, name);
-    else return false;
+    else return apply_tls_option(L, name, o) || apply_reliability_option(L, name, o);
     return true;
 }
 
@@ -78,6 +203,12 @@ void parse_extension_options(lua_State* L, ClientOptions& options) {
         const std::string name = lua_tostring(L, -2);
         if (!apply_option(L, name, options)) throw ArgError(options_arg, "unknown option '" + name + "'");
         lua_pop(L, 1);
+    }
+    lua_getfield(L, options_arg, "session_store_sync");
+    const bool sync_given = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (sync_given && options.session_store_path.empty()) {
+        throw ArgError(options_arg, "option 'session_store_sync' needs option 'session_store'");
     }
 }
 

@@ -27,11 +27,13 @@ void LuaClient::install_callbacks() {
     client_->on(Event::unsuback, [this](Client&) { emit("unsuback"); });
     client_->on_message([this](Client&, const MessageView& m) { emit_message("message", m, true); });
     client_->on_overflow([this](Client&, const MessageView& m) { emit_message("overflow", m, false); });
+    client_->on_reconnect([this](Client&, const ReconnectInfo& info) { handle_reconnect(info); });
 }
 
 void LuaClient::connect(std::string host, std::uint16_t port, bool secure) {
     if (is_active()) throw LuaError("already connected");
     connecting_ = true;
+    waiting_ = false;  // a pending automatic attempt is replaced by this one (or cancelled if it throws)
     update_anchor();
     try {
         client_->connect(host, port, secure);
@@ -59,34 +61,43 @@ void LuaClient::start_pending_connect() {
 }
 
 bool LuaClient::close() {
-    if (!is_active()) return false;  // nothing to close, or a close already under way
+    if (!is_active() && !waiting_) {
+        (void)client_->close();  // nothing to close here, but no automatic attempt may follow either
+        return false;            // (or a close already under way)
+    }
     const bool was_connecting = connecting_;
     const bool was_established = established_;
     const bool was_awaiting = awaiting_offline_;
+    const bool was_waiting = waiting_;
     connecting_ = false;  // a connect in progress is cancelled silently
+    waiting_ = false;
     pending_connect_.reset();
     if (established_) {
         established_ = false;
         awaiting_offline_ = true;
     }
-    const bool closed = client_->close();
+    // From the "reconnect" callback of an attempt about to start, nmqtt::Client::close() cancels the attempt
+    // but has nothing to report: count it as cancelled.
+    const bool closed = client_->close() || starting_;
     if (!closed) {
         connecting_ = was_connecting;
         established_ = was_established;
         awaiting_offline_ = was_awaiting;
+        waiting_ = was_waiting;
     }
     update_anchor();
     return closed;
 }
 
 void LuaClient::close_for_exit() {
-    if (is_active()) close();
+    if (is_active() || waiting_) close();
 }
 
 const char* LuaClient::state_name() const noexcept {
     if (established_) return "connected";
     if (connecting_) return "connecting";
     if (awaiting_offline_) return "closing";
+    if (waiting_) return "waiting";
     return "disconnected";
 }
 
@@ -117,6 +128,25 @@ void LuaClient::handle_offline() {
     awaiting_offline_ = false;
     if (report) emit("offline");  // a failed connect reports through "connfail" only
     if (pending_connect_) start_pending_connect();
+    update_anchor();
+}
+
+// nmqtt::Client reports a step of automatic reconnection right after the "connfail"/"offline" callback of
+// the ending that caused it, in the same handler, so no Lua code (and no garbage collection step) runs between
+// the un-anchoring at that ending and the anchoring here.
+void LuaClient::handle_reconnect(const ReconnectInfo& info) {
+    if (is_collected()) return;
+    const bool attempt_threw = info.kind == ReconnectInfo::Kind::gave_up && connecting_ && !client_->is_connecting();
+    waiting_ = info.kind == ReconnectInfo::Kind::scheduled;
+    if (info.kind == ReconnectInfo::Kind::attempting) connecting_ = true;
+    set_anchored(true);  // for the callbacks below, even when giving up
+    if (attempt_threw) {  // the attempt could not start (a TLS file that cannot be loaded): a failed attempt
+        connecting_ = false;
+        emit_connfail(info.code);
+    }
+    starting_ = info.kind == ReconnectInfo::Kind::attempting;
+    emit_reconnect(info);
+    starting_ = false;
     update_anchor();
 }
 
@@ -158,6 +188,55 @@ void LuaClient::emit_connfail(int reason) {
     runtime().call([this, reason](lua_State* L) {
         if (!push_callback(L, "connfail")) return;
         lua_pushinteger(L, reason);
+        lua_call(L, 2, 0);
+    });
+}
+
+namespace {
+
+const char* kind_name(ReconnectInfo::Kind kind) noexcept {
+    switch (kind) {
+        case ReconnectInfo::Kind::scheduled: return "scheduled";
+        case ReconnectInfo::Kind::attempting: return "attempting";
+        case ReconnectInfo::Kind::gave_up: return "gave_up";
+    }
+    return "?";
+}
+
+}  // namespace
+
+// reconnect(client, info): info = {kind=, attempt=, delay_ms=, reason=, code=, message=, host=, port=,
+// secure=, giving_up=}; reason, code and message are nil for "attempting" (no ending to tell about).
+void LuaClient::emit_reconnect(const ReconnectInfo& info) {
+    if (is_collected()) return;
+    const bool has_reason = info.kind != ReconnectInfo::Kind::attempting;
+    const std::string reason = has_reason && info.reason ? info.reason.message() : std::string();
+    runtime().call([&](lua_State* L) {
+        if (!push_callback(L, "reconnect")) return;
+        lua_createtable(L, 0, 10);
+        lua_pushstring(L, kind_name(info.kind));
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, info.attempt);
+        lua_setfield(L, -2, "attempt");
+        lua_pushinteger(L, static_cast<lua_Integer>(info.delay.count()));
+        lua_setfield(L, -2, "delay_ms");
+        if (has_reason) {
+            if (info.reason) lua_pushlstring(L, reason.data(), reason.size());
+            else lua_pushnil(L);
+            lua_setfield(L, -2, "reason");
+            lua_pushinteger(L, info.code);
+            lua_setfield(L, -2, "code");
+            lua_pushlstring(L, info.message.data(), info.message.size());
+            lua_setfield(L, -2, "message");
+        }
+        lua_pushlstring(L, info.broker.host.data(), info.broker.host.size());
+        lua_setfield(L, -2, "host");
+        lua_pushinteger(L, info.broker.port);
+        lua_setfield(L, -2, "port");
+        lua_pushboolean(L, info.broker.secure ? 1 : 0);
+        lua_setfield(L, -2, "secure");
+        lua_pushboolean(L, info.kind == ReconnectInfo::Kind::gave_up ? 1 : 0);
+        lua_setfield(L, -2, "giving_up");
         lua_call(L, 2, 0);
     });
 }

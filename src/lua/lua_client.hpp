@@ -1,6 +1,8 @@
 // LuaClient: one mqtt.client userdata's C++ side. It owns the nmqtt::Client, turns its events into the
 // Lua callbacks stored in the userdata's user value table, and applies the NodeMCU rules on top of the
 // events: only the failure callback after a failed connect, only "offline" after an established connection.
+// With automatic reconnection (extension) it also reports every step through the "reconnect" callback, and a
+// client waiting for its next attempt counts as connecting (kept alive, keeps the event loop going).
 #pragma once
 
 #include <lua.hpp>
@@ -31,11 +33,16 @@ public:
     /// connection may still be sending its DISCONNECT: the new attempt then starts once it is gone (the
     /// reference allows connect() again at once), and reports as any other attempt.
     void connect(std::string host, std::uint16_t port, bool secure);
-    /// client:close(): true when something was closed or cancelled.
+    /// client:close(): true when something was closed or cancelled (a connection, an attempt, the wait for
+    /// the next automatic attempt). Always stops automatic reconnection, also when it returns false (a close()
+    /// from the "offline" or "connfail" callback keeps the next attempt from being scheduled).
     bool close();
     /// True while connected or connecting (lwt() is refused then).
     [[nodiscard]] bool is_active() const noexcept { return connecting_ || established_; }
-    /// "connected", "connecting", "closing" (closed, "offline" not yet delivered) or "disconnected".
+    /// True while waiting for the next automatic reconnection attempt (extension).
+    [[nodiscard]] bool is_waiting() const noexcept { return waiting_; }
+    /// "connected", "connecting", "closing" (closed, "offline" not yet delivered), "waiting" (for the next
+    /// automatic reconnection attempt) or "disconnected".
     [[nodiscard]] const char* state_name() const noexcept;
 
     /// Stores the function at `arg` (if it is one) under a fresh key of the user value table; returns the
@@ -54,13 +61,15 @@ private:
     void handle_connect();
     void handle_connfail(int reason);
     void handle_offline();
-    void update_anchor() { set_anchored(connecting_ || established_ || awaiting_offline_); }
+    void handle_reconnect(const ReconnectInfo& info);
+    void update_anchor() { set_anchored(connecting_ || established_ || awaiting_offline_ || waiting_); }
 
     /// Pushes the function stored under `slot` and the client userdata; false (nothing pushed) if none.
     bool push_callback(lua_State* L, const char* slot) const;
     bool push_completion(lua_State* L, lua_Integer key) const;
     void emit(const char* slot);
     void emit_connfail(int reason);
+    void emit_reconnect(const ReconnectInfo& info);
     void emit_message(const char* slot, const MessageView& message, bool nil_if_empty);
     void complete(lua_Integer key, std::error_code error, PacketId packet_id,
                   const std::vector<std::string>* filters, std::span<const std::uint8_t> granted);
@@ -78,6 +87,8 @@ private:
     bool connecting_ = false;        // connect() called, no CONNACK or failure yet
     bool established_ = false;       // CONNACK accepted, connection not yet lost or closed
     bool awaiting_offline_ = false;  // close() of an established connection: "offline" still to come
+    bool waiting_ = false;           // automatic reconnection scheduled, its attempt not started yet
+    bool starting_ = false;          // in the "reconnect" callback of an attempt that is about to start
 };
 
 /// Name of the metatable of mqtt.client userdata.

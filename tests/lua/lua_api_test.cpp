@@ -50,8 +50,9 @@ TEST(LuaApi, ConstantsMethodsAndReturnValuesWithoutConnection) {
 }
 
 // Wrong types, QoS outside 0..2, wildcards in a topic name, malformed filters, empty client id with
-// cleansession 0, keepalive out of range, lwt after connect...: Lua errors in luaL_argerror's words,
-// caught with pcall; the script goes on and exits 0.
+// cleansession 0, keepalive out of range, lwt after connect, reliability options (reconnect fields, brokers
+// entries, queue_while_offline, session_store and its sync policy, a store that cannot be opened)...: Lua
+// errors in luaL_argerror's words, caught with pcall; the script goes on and exits 0.
 TEST(LuaApi, BadArgumentsRaiseLuaErrors) {
     MosquittoFixture broker;
     const auto r = run_script(script("bad_args.lua"), address(broker));
@@ -72,6 +73,37 @@ TEST(LuaApi, BadArgumentsRaiseLuaErrors) {
         "option unknown\tbad argument #7 to 'Client' (unknown option 'cafile')\n"
         "option value\tbad argument #7 to 'Client' (option 'connect_timeout' must be an integer in 0..86400000)\n"
         "bad utf8 id\tbad argument #1 to 'Client' (client id is not a valid MQTT UTF-8 string)\n"
+        "reconnect true\ttrue\n"
+        "reconnect false\ttrue\n"
+        "reconnect table\ttrue\n"
+        "reconnect type\tbad argument #7 to 'Client' (option 'reconnect' must be a boolean or a table)\n"
+        "reconnect unknown\tbad argument #7 to 'Client' (unknown option 'reconnect.retries')\n"
+        "reconnect key\tbad argument #7 to 'Client' (option names must be strings)\n"
+        "reconnect delay\tbad argument #7 to 'Client' (option 'reconnect.initial_delay_ms' must be an integer in 0..86400000)\n"
+        "reconnect delay type\tbad argument #7 to 'Client' (option 'reconnect.max_delay_ms' must be an integer in 0..86400000)\n"
+        "reconnect max below initial\tbad argument #7 to 'Client' (option 'reconnect.max_delay_ms' (100) must be at least reconnect.initial_delay_ms (200))\n"
+        "reconnect initial above default max\tbad argument #7 to 'Client' (option 'reconnect.max_delay_ms' (60000) must be at least reconnect.initial_delay_ms (120000))\n"
+        "reconnect multiplier\tbad argument #7 to 'Client' (option 'reconnect.multiplier' must be a finite number >= 1)\n"
+        "reconnect multiplier inf\tbad argument #7 to 'Client' (option 'reconnect.multiplier' must be a finite number >= 1)\n"
+        "reconnect multiplier type\tbad argument #7 to 'Client' (option 'reconnect.multiplier' must be a finite number >= 1)\n"
+        "reconnect healthy\tbad argument #7 to 'Client' (option 'reconnect.healthy_after_ms' must be an integer in 0..86400000)\n"
+        "reconnect attempts\tbad argument #7 to 'Client' (option 'reconnect.max_attempts' must be an integer in 0..4294967295)\n"
+        "reconnect attempts float\tbad argument #7 to 'Client' (option 'reconnect.max_attempts' must be an integer in 0..4294967295)\n"
+        "brokers type\tbad argument #7 to 'Client' (option 'reconnect.brokers' must be a list of {host=, port=, secure=} tables)\n"
+        "brokers not a list\tbad argument #7 to 'Client' (option 'reconnect.brokers' must be a list of {host=, port=, secure=} tables)\n"
+        "brokers mixed\tbad argument #7 to 'Client' (option 'reconnect.brokers' must be a list of {host=, port=, secure=} tables)\n"
+        "broker type\tbad argument #7 to 'Client' (option 'reconnect.brokers[1]' must be a table {host=, port=, secure=})\n"
+        "broker host missing\tbad argument #7 to 'Client' (option 'reconnect.brokers[1].host' is missing)\n"
+        "broker host empty\tbad argument #7 to 'Client' (option 'reconnect.brokers[1].host' must not be empty)\n"
+        "broker port\tbad argument #7 to 'Client' (option 'reconnect.brokers[2].port' must be an integer in 1..65535)\n"
+        "broker secure\tbad argument #7 to 'Client' (option 'reconnect.brokers[1].secure' must be a boolean)\n"
+        "broker unknown\tbad argument #7 to 'Client' (unknown option 'reconnect.brokers[1].tls')\n"
+        "queue type\tbad argument #7 to 'Client' (option 'queue_while_offline' must be a boolean)\n"
+        "store type\tbad argument #7 to 'Client' (option 'session_store' must be a string)\n"
+        "store empty\tbad argument #7 to 'Client' (option 'session_store' must not be empty)\n"
+        "store sync\tbad argument #7 to 'Client' (option 'session_store_sync' must be \"every_flush\" or \"os\")\n"
+        "store sync alone\tbad argument #7 to 'Client' (option 'session_store_sync' needs option 'session_store')\n"
+        "store unusable\tbad argument #7 to 'Client' (session_store '/nonexistent/nmqtt/store' cannot be used (No such file or directory))\n"
         "publish topic type\tbad argument #1 to 'publish' (string expected, got nil)\n"
         "publish payload type\tbad argument #2 to 'publish' (string expected, got table)\n"
         "publish qos 3\tbad argument #3 to 'publish' (QoS must be 0, 1 or 2, got 3)\n"
@@ -95,8 +127,9 @@ TEST(LuaApi, BadArgumentsRaiseLuaErrors) {
         "unsubscribe filter\tbad argument #1 to 'unsubscribe' (malformed topic filter '#/a' (invalid topic filter))\n"
         "unsubscribe empty table\tbad argument #1 to 'unsubscribe' (empty table: no topic to unsubscribe from)\n"
         "unsubscribe key\tbad argument #1 to 'unsubscribe' (table keys must be topic filters (strings))\n"
-        "on event\tbad argument #1 to 'on' (invalid event 'connected' (connect, connfail, suback, unsuback, puback, message, overflow or offline))\n"
+        "on event\tbad argument #1 to 'on' (invalid event 'connected' (connect, connfail, suback, unsuback, puback, message, overflow, offline or reconnect))\n"
         "on function\tbad argument #2 to 'on' (function expected, got string)\n"
+        "on reconnect function\tbad argument #2 to 'on' (function expected, got number)\n"
         "lwt topic\tbad argument #1 to 'lwt' (wildcards are not allowed in a topic name)\n"
         "lwt qos\tbad argument #3 to 'lwt' (QoS must be 0, 1 or 2, got 7)\n"
         "lwt message\tbad argument #2 to 'lwt' (string expected, got nil)\n"

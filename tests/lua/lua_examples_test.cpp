@@ -74,5 +74,34 @@ TEST(LuaExamples, ReconnectOnFailure) {
     EXPECT_EQ(runner.wait_or_kill(20s).exit_code, 130) << runner.stderr_text();
 }
 
+// The same with the automatic reconnection of the extension: failures and attempts reported, connected once
+// the broker is there, offline and connected again after a restart; Ctrl-C while it reconnects (the broker
+// stopped again) ends it at once.
+TEST(LuaExamples, AutoReconnect) {
+    MosquittoFixture broker;
+    broker.stop();
+    Process runner(nmqtt_run(example("auto_reconnect.lua"), address(broker, {"100"})));
+    ASSERT_TRUE(runner.wait_for_stdout("connection failed (-5)\nattempt 1 in ", 20s)) << runner.stderr_text();
+    ASSERT_TRUE(runner.wait_for_stdout("attempt 1 to 127.0.0.1:" + std::to_string(broker.port()) + "\n", 20s))
+        << runner.stdout_text() << runner.stderr_text();
+    broker.start();
+    ASSERT_TRUE(runner.wait_for_stdout("connected\n", 20s)) << runner.stdout_text() << runner.stderr_text();
+    broker.restart();
+    ASSERT_TRUE(runner.wait_for_stdout("offline\nattempt ", 20s)) << runner.stdout_text();
+    ASSERT_TRUE(wait_until([&] {
+        const auto out = runner.stdout_text();
+        return out.find("connected\n", out.find("offline")) != std::string::npos;
+    }, 20s)) << runner.stdout_text();
+    const std::size_t mark = runner.stdout_text().size();
+    broker.stop();  // reconnecting from now on: "offline", then failed attempts
+    ASSERT_TRUE(wait_until([&] {
+        const auto out = runner.stdout_text();
+        const auto offline = out.find("offline\n", mark);
+        return offline != std::string::npos && out.find("connection failed (-5)\n", offline) != std::string::npos;
+    }, 20s)) << runner.stdout_text();
+    runner.send_signal(SIGINT);
+    EXPECT_EQ(runner.wait_or_kill(20s).exit_code, 130) << runner.stdout_text() << runner.stderr_text();
+}
+
 }  // namespace
 }  // namespace nmqtt::test::lua

@@ -27,6 +27,44 @@ try("option unknown", function() mqtt.Client("id", 60, nil, nil, 1, 1024, {cafil
 try("option value", function() mqtt.Client("id", 60, nil, nil, 1, 1024, {connect_timeout = "soon"}) end)
 try("bad utf8 id", function() mqtt.Client("id\255", 60) end)
 
+-- reliability options of the extension table
+local function with(options) return function() mqtt.Client("id", 60, nil, nil, 1, nil, options) end end
+local function accepted(label, options) print(label, pcall(with(options))) end
+accepted("reconnect true", {reconnect = true})
+accepted("reconnect false", {reconnect = false})
+accepted("reconnect table", {reconnect = {initial_delay_ms = 0, max_delay_ms = 0, multiplier = 1.5,
+                                          healthy_after_ms = 0, max_attempts = 4294967295,
+                                          brokers = {{host = "127.0.0.1"}, {host = "::1", port = 8883, secure = true}}},
+                             queue_while_offline = true})
+try("reconnect type", with({reconnect = "yes"}))
+try("reconnect unknown", with({reconnect = {retries = 3}}))
+try("reconnect key", with({reconnect = {[1] = 3}}))
+try("reconnect delay", with({reconnect = {initial_delay_ms = -1}}))
+try("reconnect delay type", with({reconnect = {max_delay_ms = "1s"}}))
+try("reconnect max below initial", with({reconnect = {initial_delay_ms = 200, max_delay_ms = 100}}))
+try("reconnect initial above default max", with({reconnect = {initial_delay_ms = 120000}}))
+try("reconnect multiplier", with({reconnect = {multiplier = 0.5}}))
+try("reconnect multiplier inf", with({reconnect = {multiplier = math.huge}}))
+try("reconnect multiplier type", with({reconnect = {multiplier = "2"}}))
+try("reconnect healthy", with({reconnect = {healthy_after_ms = 86400001}}))
+try("reconnect attempts", with({reconnect = {max_attempts = -1}}))
+try("reconnect attempts float", with({reconnect = {max_attempts = 2.5}}))
+try("brokers type", with({reconnect = {brokers = "127.0.0.1:1883"}}))
+try("brokers not a list", with({reconnect = {brokers = {[2] = {host = "h"}}}}))
+try("brokers mixed", with({reconnect = {brokers = {{host = "h"}, extra = {host = "h"}}}}))
+try("broker type", with({reconnect = {brokers = {"h"}}}))
+try("broker host missing", with({reconnect = {brokers = {{port = 1883}}}}))
+try("broker host empty", with({reconnect = {brokers = {{host = ""}}}}))
+try("broker port", with({reconnect = {brokers = {{host = "h"}, {host = "h", port = 0}}}}))
+try("broker secure", with({reconnect = {brokers = {{host = "h", secure = 1}}}}))
+try("broker unknown", with({reconnect = {brokers = {{host = "h", tls = true}}}}))
+try("queue type", with({queue_while_offline = 1}))
+try("store type", with({session_store = 42}))
+try("store empty", with({session_store = ""}))
+try("store sync", with({session_store = "x", session_store_sync = "always"}))
+try("store sync alone", with({session_store_sync = "os"}))
+try("store unusable", with({session_store = "/nonexistent/nmqtt/store"}))
+
 -- publish
 try("publish topic type", function() m:publish(nil, "x", 0, 0) end)
 try("publish payload type", function() m:publish("t", {}, 0, 0) end)
@@ -57,6 +95,7 @@ try("unsubscribe key", function() m:unsubscribe({[1] = "a"}) end)
 -- on / lwt / connect
 try("on event", function() m:on("connected", function() end) end)
 try("on function", function() m:on("message", "print") end)
+try("on reconnect function", function() m:on("reconnect", 1) end)
 try("lwt topic", function() m:lwt("will/#", "x") end)
 try("lwt qos", function() m:lwt("will", "x", 7) end)
 try("lwt message", function() m:lwt("will", nil) end)
