@@ -38,8 +38,9 @@ TEST(LuaReliability, ReconnectsAfterBrokerRestart) {
 // Nothing listens: every attempt fails (-5) and is reported; after max_attempts the client gives up (delay 0,
 // giving_up) and the runner exits. An attempt that cannot start (a CA file that cannot be loaded for a secure
 // address of `brokers`) is a failed attempt and ends reconnection at once. close() while waiting cancels the
-// wait and returns true; close() from "connfail" returns false and no attempt follows; on("reconnect", nil)
-// unregisters.
+// wait and returns true (lwt() is accepted while waiting); close() from "connfail" returns false and no
+// attempt follows; on("reconnect", nil) unregisters; from the "attempting" report connect() raises "already
+// connected" and close() cancels the attempt (true, no "connfail" follows).
 TEST(LuaReliability, GivesUpAfterMaxAttempts) {
     const auto r = run_script(script("reconnect_give_up.lua"), {"127.0.0.1", std::to_string(closed_loopback_port())});
     ASSERT_TRUE(r.status.success()) << describe(r);
@@ -73,12 +74,18 @@ TEST(LuaReliability, GivesUpAfterMaxAttempts) {
         "invalid argument\n"
         "C connfail\t-5\tdisconnected\n"
         "C reconnect scheduled attempt=1" + a_scheduled +
+        "C lwt while waiting\ttrue\n"
         "C close while waiting\ttrue\tdisconnected\n"
         "C close again\tfalse\tdisconnected\n"
         "D connfail\t-5\tdisconnected\n"
         "D close in connfail\tfalse\tdisconnected\n"
         "E connfail\t-5\tdisconnected\n"
-        "E connfail\t-5\tdisconnected\n");
+        "E connfail\t-5\tdisconnected\n"
+        "F connfail\t-5\tdisconnected\n"
+        "F reconnect scheduled attempt=1" + a_scheduled +
+        "F reconnect attempting attempt=1" + a_attempting +
+        "F connect while attempting\tfalse\talready connected\n"
+        "F close while attempting\ttrue\tdisconnected\n");
     EXPECT_EQ(r.err, "");
 }
 

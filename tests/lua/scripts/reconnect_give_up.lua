@@ -5,7 +5,8 @@
 --      "connfail" -5 and an immediate give-up;
 --   C: close() while waiting cancels the wait (true), then nothing more;
 --   D: close() from the "connfail" callback returns false but keeps any attempt from being scheduled;
---   E: on("reconnect", nil) unregisters the callback.
+--   E: on("reconnect", nil) unregisters the callback;
+--   F: from the "attempting" report connect() raises "already connected" and close() cancels the attempt.
 -- arg: host closed_port
 local T = dofile((arg[0]:match("^(.*/)") or "") .. "common.lua")
 local closed = tonumber(arg[2])
@@ -21,10 +22,29 @@ local function client(label, reconnect, extra)
   return m
 end
 
+local function start_f()
+  local f = client("F", {initial_delay_ms = 1, max_delay_ms = 1})
+  f:on("reconnect", function(c, info)
+    print(T.reconnect_line("F", c, info, ports, function() return 1 end))
+    if info.kind == "attempting" then
+      local ok, err = pcall(c.connect, c, T.host, closed)
+      print("F connect while attempting", ok, (tostring(err):gsub("^[^:]*:%d+: ", "")))
+      print("F close while attempting", c:close(), c:state())
+    end
+  end)
+  f:connect(T.host, closed)
+end
+
 local function start_e()
   local e = client("E", {initial_delay_ms = 1, max_delay_ms = 1, max_attempts = 1})
+  local failures = 0
   e:on("reconnect", function() print("NOT EXPECTED: E reconnect") end)
   e:on("reconnect", nil)
+  e:on("connfail", function(c, reason)
+    print("E connfail", reason, c:state())
+    failures = failures + 1
+    if failures == 2 then start_f() end
+  end)
   e:connect(T.host, closed)
 end
 
@@ -43,6 +63,7 @@ local function start_c()
   local c = client("C", {initial_delay_ms = 60000, max_delay_ms = 60000})
   c:on("reconnect", function(k, info)
     print(T.reconnect_line("C", k, info, ports, function() return 60000 end))
+    print("C lwt while waiting", pcall(k.lwt, k, "nmqtt-test/will", "gone"))
     print("C close while waiting", k:close(), k:state())
     print("C close again", k:close(), k:state())
     start_d()
