@@ -46,7 +46,7 @@ struct BrokerAddress {
 
 /// Automatic reconnection (nmqtt extension; off by default, as NodeMCU leaves reconnecting to the user).
 /// After a failed attempt or a lost connection the client waits a random delay in [0, min(max_delay,
-/// initial_delay * multiplier^(n-1))] before attempt n (exponential backoff with full jitter), then connects
+/// initial_delay * multiplier^(n-1))) before attempt n (exponential backoff with full jitter), then connects
 /// again, to the next address after a failed attempt (the address given to connect() first, then `brokers`,
 /// round robin) and to the same address after losing an established connection. Every scheduled attempt,
 /// every attempt started and the give-up are reported through Client::on_reconnect(). docs/reliability.md

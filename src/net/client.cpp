@@ -138,10 +138,22 @@ struct Client::Impl final : net::ConnectionObserver {
           owned_io_(external == nullptr ? std::make_unique<asio::io_context>(1) : nullptr),
           io_(external == nullptr ? *owned_io_ : *external),
           reconnector_(io_, std::move(options.reconnect),
-                       [this](const BrokerAddress& b) { connection_.connect(b.host, b.port, b.secure); },
+                       [this](const BrokerAddress& b) { attempt(b); },
                        [this](const ReconnectInfo& info) { reconnect_(self_, info); }),
           connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this,
                       open_store(options)) {}
+
+    // An automatic attempt. One that cannot even start (a TLS file that cannot be loaded) is a failed attempt
+    // like any other for the NodeMCU callbacks: "connfail" (-5) runs, then the reconnector gives up.
+    void attempt(const BrokerAddress& b) {
+        try {
+            connection_.connect(b.host, b.port, b.secure);
+        } catch (const std::system_error& e) {
+            last_error_ = e.code();
+            connfail_(self_, static_cast<int>(ConnFail::server_not_found));
+            throw;
+        }
+    }
 
     bool fail(std::error_code error) {
         last_error_ = error;

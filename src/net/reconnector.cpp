@@ -97,7 +97,7 @@ void Reconnector::begin(BrokerAddress first) {
 
 bool Reconnector::stop() noexcept {
     armed_ = false;
-    const bool was_waiting = waiting_;
+    const bool was_waiting = waiting_ || announcing_;  // also from the "attempting" report: it cancels that attempt
     waiting_ = false;
     cancel_timer();
     return was_waiting;
@@ -143,7 +143,9 @@ void Reconnector::on_timer(std::uint64_t sequence, std::error_code error) {
     if (error || sequence != sequence_ || !waiting_) return;
     waiting_ = false;
     const BrokerAddress broker = brokers_[current_];  // a copy: the report may call begin()
+    announcing_ = true;
     report_(ReconnectInfo{ReconnectInfo::Kind::attempting, backoff_.attempts(), delay_, {}, 0, {}, broker});
+    announcing_ = false;
     if (sequence != sequence_) return;  // the report called close() or connect()
     try {
         attempt_(broker);

@@ -95,6 +95,7 @@ private:
     std::size_t current_ = 0;
     bool armed_ = false;
     bool waiting_ = false;
+    bool announcing_ = false;  ///< inside the "attempting" report (close() there cancels the attempt)
     std::uint64_t sequence_ = 0;         // ignores completions of cancelled waits
     std::chrono::milliseconds delay_{0};  // of the pending attempt
     std::chrono::steady_clock::time_point connected_at_{};
