@@ -9,6 +9,9 @@
 namespace nmqtt::protocol {
 namespace {
 
+// Buffers up to this size are kept between packets (steady traffic allocates nothing); larger ones are freed.
+constexpr std::size_t retained_capacity = 256 * 1024;
+
 std::uint8_t* default_allocate(std::size_t size) { return new (std::nothrow) std::uint8_t[size]; }
 void default_deallocate(std::uint8_t* p) { delete[] p; }
 
@@ -62,7 +65,10 @@ StreamDecoder::Step StreamDecoder::fail(std::error_code error, std::size_t consu
 
 StreamDecoder::Step StreamDecoder::feed(Bytes input) noexcept {
     switch (state_) {
-        case State::header: return feed_header(input);
+        case State::header:
+            // A buffer grown for one large message is not kept: memory stays bounded by the usual traffic.
+            if (capacity_ > retained_capacity && header_fill_ == 0) release();
+            return feed_header(input);
         case State::body: return feed_body(input);
         case State::skip: return feed_skip(input);
         case State::failed: break;

@@ -17,8 +17,9 @@ namespace nmqtt::protocol {
 /// results, as long as the caller keeps the input alive).
 ///
 /// - A packet lying whole in the input is decoded in place (zero-copy).
-/// - A packet spanning chunks gets one allocation of its full size when its fixed header is complete; the
-///   buffer is kept and reused, so steady traffic allocates nothing. Allocation failure is
+/// - A packet spanning chunks gets one allocation of its full size when its fixed header is complete; a
+///   buffer of up to 256 KiB is kept and reused, so steady traffic allocates nothing (a larger one is freed
+///   when the next packet starts, so one huge message does not pin its memory). Allocation failure is
 ///   Errc::allocation_failed [MQTT-4.8.0-2].
 /// - max_message_length (NodeMCU semantics) counts the whole packet. A PUBLISH larger than it is yielded as
 ///   Kind::overflow once the whole packet has been consumed: the topic and exactly as many leading payload

@@ -503,5 +503,23 @@ TEST(StreamDecoderOverflow, reset_forgets_a_partial_packet) {
     EXPECT_EQ(run_whole(d, hex("D0 00")), std::vector<std::string>{"PINGRESP"});
 }
 
+// A buffer grown for one large spanning message is freed when the next packet starts (bounded memory);
+// a usual-sized one is kept (steady traffic allocates nothing).
+TEST(StreamDecoder, a_buffer_grown_for_a_large_message_is_not_kept) {
+    StreamDecoder decoder(StreamDecoder::Options{std::numeric_limits<std::size_t>::max(), 1u << 20, nullptr, nullptr});
+    const std::string big(300 * 1024, 'b');
+    std::vector<std::uint8_t> wire(big.size() + 16);
+    wire.resize(*protocol::encode(Publish{"t", big, QoS::at_most_once, false, false, 0}, wire));
+    const auto first = decoder.feed(Bytes{wire}.first(100));  // spans chunks: one allocation of its size
+    ASSERT_EQ(first.kind, Kind::need_more);
+    EXPECT_GE(decoder.buffer_capacity(), big.size());
+    const auto rest = decoder.feed(Bytes{wire}.subspan(100));
+    ASSERT_EQ(rest.kind, Kind::packet);
+    EXPECT_EQ(std::get<Publish>(rest.packet).payload.size(), big.size());
+    const auto ping = hex("D0 00");
+    EXPECT_EQ(decoder.feed(ping).kind, Kind::packet);
+    EXPECT_EQ(decoder.buffer_capacity(), 0U);
+}
+
 }  // namespace
 }  // namespace nmqtt::test
