@@ -287,7 +287,7 @@ void Connection::on_readable(Transport& transport, std::error_code error) {
     std::size_t n = 0;
     if (!error) {
         auto& socket = transport.stream.socket();
-        socket.non_blocking(true, error);
+        if (!socket.non_blocking()) socket.non_blocking(true, error);  // once: each call is an ioctl
         if (!error) n = socket.read_some(asio::buffer(buffer.data(), buffer.size()), error);
     }
     if (error == asio::error::would_block || error == asio::error::try_again) {  // spurious wake-up
