@@ -68,8 +68,8 @@ public:
     /// Per-operation completions (nmqtt extension). `error` is empty on success. `packet_id` is the id the
     /// packet was sent with (0 for QoS 0, and for a request that failed before being sent). `granted` holds
     /// one SUBACK return code per filter (0..2 granted QoS, 0x80 failure), valid during the call only.
-    /// Errors: for a QoS 0 publish not yet written when the connection ended, the error that ended it
-    /// (cancelled after close() during connect); session_lost for QoS 1/2 publishes dropped by a clean
+    /// Errors: for a QoS 0 publish not yet written when the connection ended, the error that ended it;
+    /// session_lost for QoS 1/2 publishes dropped by a clean
     /// session with CleanResendPolicy::fail. Other requests outlive a lost connection: they are sent again
     /// (or, queued, sent first) on the next connect().
     using PublishCompletion = std::function<void(std::error_code error, PacketId packet_id)>;

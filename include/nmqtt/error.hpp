@@ -48,7 +48,6 @@ enum class Errc : int {
     buffer_too_small,           ///< encode: the output buffer cannot hold the packet
     allocation_failed,          ///< a buffer for an incoming packet could not be allocated [MQTT-4.8.0-2]
     session_lost,               ///< an operation was dropped because the session was not resumed
-    cancelled,                  ///< the operation was cancelled (close before completion)
     // Transport (net layer).
     host_not_found,             ///< name resolution failed (NodeMCU -3)
     server_not_found,           ///< nothing accepted the TCP connection (NodeMCU -5)

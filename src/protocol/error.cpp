@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 41> messages = {
+constexpr std::array<const char*, 40> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -45,7 +45,6 @@ constexpr std::array<const char*, 41> messages = {
     "buffer too small",
     "memory allocation failed",
     "session not resumed, operation dropped",
-    "operation cancelled",
     "host not found",
     "server not found (connection refused or unreachable)",
     "TLS handshake or certificate verification failed",

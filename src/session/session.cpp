@@ -141,9 +141,8 @@ bool Session::disconnect(TimePoint now) {
     switch (s.state) {
         case State::idle: return false;
         case State::disconnecting: return true;
-        case State::connecting:
+        case State::connecting:  // no QoS 0 write is pending before the CONNACK: nothing to report
             s.end_connection();
-            s.fail_pending_writes(Errc::cancelled);
             return true;
         case State::connected: break;
     }
