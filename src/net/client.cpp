@@ -137,11 +137,17 @@ struct Client::Impl final : net::ConnectionObserver {
         : self_(self),
           owned_io_(external == nullptr ? std::make_unique<asio::io_context>(1) : nullptr),
           io_(external == nullptr ? *owned_io_ : *external),
-          reconnector_(io_, std::move(options.reconnect),
-                       [this](const BrokerAddress& b) { attempt(b); },
-                       [this](const ReconnectInfo& info) { reconnect_(self_, info); }),
+          reconnector_(make_reconnector(std::move(options.reconnect))),
           connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this,
                       open_store(options)) {}
+
+    // Only a client that opts in pays for the reconnector (its timer and options): idle clients are many.
+    std::unique_ptr<net::Reconnector> make_reconnector(ReconnectOptions options) {
+        if (!options.enabled) return nullptr;
+        return std::make_unique<net::Reconnector>(
+            io_, std::move(options), [this](const BrokerAddress& b) { attempt(b); },
+            [this](const ReconnectInfo& info) { reconnect_(self_, info); });
+    }
 
     // An automatic attempt. One that cannot even start (a TLS file that cannot be loaded) is a failed attempt
     // like any other for the NodeMCU callbacks: "connfail" (-5) runs, then the reconnector gives up.
@@ -168,7 +174,7 @@ struct Client::Impl final : net::ConnectionObserver {
 
     // ---- net::ConnectionObserver: events to callbacks
     void on_connected(const session::Connected&) override {
-        reconnector_.on_connected();
+        if (reconnector_) reconnector_->on_connected();
         connect_(self_);
     }
     void on_connect_failed(int code) override {
@@ -183,8 +189,8 @@ struct Client::Impl final : net::ConnectionObserver {
     }
     // After the NodeMCU callback of an ending, unless it connected again (or closed) by itself.
     void reconnect_after(bool was_connected, int code) {
-        if (connection_.session().state() != session::State::idle) return;
-        reconnector_.on_ended(was_connected, connection_.last_error(), code, connection_.last_error_message());
+        if (!reconnector_ || connection_.session().state() != session::State::idle) return;
+        reconnector_->on_ended(was_connected, connection_.last_error(), code, connection_.last_error_message());
     }
     void on_message(const session::MessageReceived& e) override { message_(self_, e.message); }
     void on_overflow(const session::MessageOverflow& e) override { overflow_(self_, e.message); }
@@ -212,7 +218,7 @@ struct Client::Impl final : net::ConnectionObserver {
     std::vector<protocol::SubscribeEntry> entries_;  // scratch, reused
     std::vector<std::string_view> filters_;          // scratch, reused
     std::error_code last_error_;
-    net::Reconnector reconnector_;
+    std::unique_ptr<net::Reconnector> reconnector_;  // null unless ClientOptions::reconnect.enabled
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
 
@@ -235,17 +241,17 @@ void Client::connect(std::string host, std::uint16_t port, bool secure, Callback
     }
     if (on_connect) i.connect_.set(std::move(on_connect));
     if (on_fail) i.connfail_.set(std::move(on_fail));
-    i.reconnector_.begin(BrokerAddress{host, port, secure});
+    if (i.reconnector_) i.reconnector_->begin(BrokerAddress{host, port, secure});
     try {
         i.connection_.connect(host, port, secure);
     } catch (...) {
-        (void)i.reconnector_.stop();
+        if (i.reconnector_) (void)i.reconnector_->stop();
         throw;
     }
 }
 
 bool Client::close() {
-    const bool was_waiting = impl_->reconnector_.stop();
+    const bool was_waiting = impl_->reconnector_ && impl_->reconnector_->stop();
     return impl_->connection_.close() || was_waiting;
 }
 
@@ -350,7 +356,9 @@ bool Client::is_connected() const noexcept { return impl_->connection_.session()
 bool Client::is_connecting() const noexcept {
     return impl_->connection_.session().state() == session::State::connecting;
 }
-bool Client::is_waiting_to_reconnect() const noexcept { return impl_->reconnector_.is_waiting(); }
+bool Client::is_waiting_to_reconnect() const noexcept {
+    return impl_->reconnector_ && impl_->reconnector_->is_waiting();
+}
 std::size_t Client::pending_requests() const noexcept {
     const auto& session = impl_->connection_.session();
     return session.inflight_count() + session.queued_count();
