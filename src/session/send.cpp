@@ -42,7 +42,7 @@ Result<PacketId> Session::publish(const PublishRequest& request, TimePoint /*now
         if (request.tag != 0) s.qos0_writes.push_back(PendingWrite{s.total_enqueued, request.tag});
         return PacketId{0};
     }
-    return s.enqueue(Record::Kind::publish, p, request.qos, request.tag, 0, id_offset);
+    return s.enqueue(Record::Kind::publish, p, *size, request.qos, request.tag, 0, id_offset);
 }
 
 Result<PacketId> Session::subscribe(std::span<const protocol::SubscribeEntry> entries, std::uint64_t tag,
@@ -50,15 +50,19 @@ Result<PacketId> Session::subscribe(std::span<const protocol::SubscribeEntry> en
     auto& s = *impl_;
     if (entries.size() > 0xFFFF) return Errc::packet_too_large;
     protocol::Subscribe p{1, entries, {}};
-    return s.enqueue(Record::Kind::subscribe, p, QoS::at_least_once, tag, static_cast<std::uint16_t>(entries.size()),
-                     after_fixed_header);
+    const auto size = protocol::encoded_size(p);
+    if (!size) return size.error();
+    return s.enqueue(Record::Kind::subscribe, p, *size, QoS::at_least_once, tag,
+                     static_cast<std::uint16_t>(entries.size()), after_fixed_header);
 }
 
 Result<PacketId> Session::unsubscribe(std::span<const std::string_view> filters, std::uint64_t tag,
                                       TimePoint /*now*/) {
     auto& s = *impl_;
     protocol::Unsubscribe p{1, filters, {}};
-    return s.enqueue(Record::Kind::unsubscribe, p, QoS::at_least_once, tag, 0, after_fixed_header);
+    const auto size = protocol::encoded_size(p);
+    if (!size) return size.error();
+    return s.enqueue(Record::Kind::unsubscribe, p, *size, QoS::at_least_once, tag, 0, after_fixed_header);
 }
 
 bool Session::Impl::over_budget(std::size_t extra) const noexcept {
@@ -68,16 +72,16 @@ bool Session::Impl::over_budget(std::size_t extra) const noexcept {
 
 // Stores an encoded request as a record and sends it now if the window allows. Returns its packet id (0 while
 // queued: the id is assigned when it is sent, so ids are never held by requests still waiting).
-Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packet& packet, QoS qos,
-                                        std::uint64_t tag, std::uint16_t filter_count, std::size_t id_offset) {
+Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packet& packet, std::size_t size,
+                                        QoS qos, std::uint64_t tag, std::uint16_t filter_count,
+                                        std::size_t id_offset) {
     if (!accepts_requests()) return Errc::not_connected;
-    const auto size = protocol::encoded_size(packet);
-    if (!size) return size.error();
-    if (over_budget(*size) || outbox.size() >= options.max_queued_messages) return Errc::queue_full;
+    // Checked before encoding, so that a request over the budget never grows a pooled buffer.
+    if (over_budget(size) || outbox.size() >= options.max_queued_messages) return Errc::queue_full;
     const std::uint32_t index = acquire_record();
     Record& r = records[index];
     r.bytes.clear();
-    (void)protocol::encode_append(packet, r.bytes);
+    (void)protocol::encode_append(packet, r.bytes);  // validated by the caller's encoded_size()
     r.kind = kind;
     r.qos = qos;
     r.tag = tag;
@@ -129,8 +133,7 @@ bool Session::Impl::send_record(std::uint32_t index) {
     const bool counted = r.kind == Record::Kind::publish && r.qos != QoS::at_most_once;
     if (counted && inflight_publishes >= options.max_inflight) return false;
     if (r.id_offset == 0) {  // QoS 0 publish: written once, never kept [MQTT-4.3.1-1]
-        back.insert(back.end(), r.bytes.begin(), r.bytes.end());
-        total_enqueued += r.bytes.size();
+        append_bytes(r.bytes);
         if (r.tag != 0) qos0_writes.push_back(PendingWrite{total_enqueued, r.tag});
         release_record(index);
         return true;
@@ -144,8 +147,7 @@ bool Session::Impl::send_record(std::uint32_t index) {
         ++inflight_publishes;
         note(StoreChange::Kind::sent_outgoing, r.seq, r.id);
     }
-    back.insert(back.end(), r.bytes.begin(), r.bytes.end());
-    total_enqueued += r.bytes.size();
+    append_bytes(r.bytes);
     return true;
 }
 
@@ -183,8 +185,7 @@ void Session::Impl::resend_inflight() {
             continue;
         }
         if (r.kind == Record::Kind::publish) set_dup(r);
-        back.insert(back.end(), r.bytes.begin(), r.bytes.end());
-        total_enqueued += r.bytes.size();
+        append_bytes(r.bytes);
     }
 }
 

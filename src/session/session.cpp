@@ -179,11 +179,18 @@ std::size_t Session::handle_bytes(Bytes input, TimePoint now) {
 
 // ---- output ---------------------------------------------------------------------------------------------
 
+// Every byte written goes through these two, so nothing can follow DISCONNECT [MQTT-3.14.4-2].
 void Session::Impl::append(const protocol::Packet& packet) {
-    if (disconnect_end) return;  // nothing follows DISCONNECT on this connection [MQTT-3.14.4-2]
+    if (disconnect_end) return;
     const std::size_t before = back.size();
     (void)protocol::encode_append(packet, back);  // packets built here are valid by construction
     total_enqueued += back.size() - before;
+}
+
+void Session::Impl::append_bytes(const std::vector<std::uint8_t>& packet) {
+    if (disconnect_end) return;
+    back.insert(back.end(), packet.begin(), packet.end());
+    total_enqueued += packet.size();
 }
 
 Bytes Session::pending_output() noexcept {

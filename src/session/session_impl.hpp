@@ -82,11 +82,12 @@ struct Session::Impl {
     void fail_connection(std::error_code error, int code);
     void end_connection();
     void append(const protocol::Packet& packet);
+    void append_bytes(const std::vector<std::uint8_t>& packet);
     [[nodiscard]] Duration ping_timeout() const noexcept;
 
     // send.cpp
-    Result<PacketId> enqueue(Record::Kind kind, const protocol::Packet& packet, QoS qos, std::uint64_t tag,
-                             std::uint16_t filter_count, std::size_t id_offset);
+    Result<PacketId> enqueue(Record::Kind kind, const protocol::Packet& packet, std::size_t size, QoS qos,
+                             std::uint64_t tag, std::uint16_t filter_count, std::size_t id_offset);
     std::uint32_t acquire_record();
     void release_record(std::uint32_t index);
     Result<PacketId> allocate_id();
