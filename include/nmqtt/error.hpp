@@ -52,7 +52,30 @@ enum class Errc : int {
     host_not_found,             ///< name resolution failed (NodeMCU -3)
     server_not_found,           ///< nothing accepted the TCP connection (NodeMCU -5)
     tls_handshake_failed,       ///< TLS handshake or certificate verification failed
+    // MQTT 5.0: malformed properties and reason codes (DISCONNECT 0x81 Malformed Packet, or 0x82 where the
+    // standard calls it a Protocol Error; see disconnect_reason_for()).
+    bad_variable_byte_integer,  ///< a variable byte integer of more than 4 bytes [MQTT-1.5.5-1]
+    bad_property_id,            ///< a property identifier MQTT 5.0 does not define
+    property_not_allowed,       ///< a property the packet type may not carry (Table 2.4)
+    duplicate_property,         ///< a property twice where it may appear once
+    bad_property_length,        ///< a property value runs past its property block, or the block past the packet
+    bad_property_value,         ///< a property value out of range (0/1 byte above 1, Receive Maximum 0, ...)
+    bad_reason_code,            ///< a reason code not defined for the packet type
+    // MQTT 5.0 session rules.
+    topic_alias_invalid,        ///< inbound Topic Alias 0, above our maximum, or unknown [MQTT-3.3.2-8/10]
+    receive_maximum_exceeded,   ///< the server sent more unacknowledged QoS 1/2 than our Receive Maximum
+    protocol_error,             ///< another MQTT 5.0 protocol error by the server (DISCONNECT 0x82)
+    server_disconnected,        ///< the server sent DISCONNECT (its reason code is in the event)
+    qos_not_supported,          ///< publish above the server's Maximum QoS [MQTT-3.2.2-11]
+    retain_not_supported,       ///< retained publish while Retain Available = 0 [MQTT-3.2.2-14]
+    wildcard_not_supported,     ///< wildcard filter while Wildcard Subscription Available = 0
+    subscription_id_not_supported,  ///< Subscription Identifier while the server has none
+    shared_not_supported,       ///< $share/ filter while Shared Subscription Available = 0
+    auth_failed,                ///< enhanced authentication: the authenticator refused or the method differs
 };
+
+/// The last Errc value (for tests that walk all of them).
+inline constexpr Errc last_errc = Errc::auth_failed;
 
 /// The category of Errc: name "nmqtt", one message per value.
 [[nodiscard]] const std::error_category& error_category() noexcept;

@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 40> messages = {
+constexpr std::array<const char*, 57> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -48,6 +48,23 @@ constexpr std::array<const char*, 40> messages = {
     "host not found",
     "server not found (connection refused or unreachable)",
     "TLS handshake or certificate verification failed",
+    "variable byte integer longer than 4 bytes",
+    "unknown property identifier",
+    "property not allowed in this packet",
+    "property included more than once",
+    "property length runs past its block",
+    "property value out of range",
+    "reason code not valid for this packet",
+    "invalid topic alias",
+    "receive maximum exceeded",
+    "protocol error",
+    "disconnected by server",
+    "QoS not supported by server",
+    "retain not supported by server",
+    "wildcard subscriptions not supported by server",
+    "subscription identifiers not supported by server",
+    "shared subscriptions not supported by server",
+    "authentication failed",
 };
 
 class Category final : public std::error_category {
@@ -83,7 +100,7 @@ std::string_view reason_name(int code) noexcept {
     }
 }
 
-static_assert(static_cast<std::size_t>(Errc::tls_handshake_failed) + 1 == messages.size(),
+static_assert(static_cast<std::size_t>(last_errc) + 1 == messages.size(),
               "one message per Errc value");
 
 }  // namespace nmqtt

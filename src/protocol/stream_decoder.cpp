@@ -79,7 +79,7 @@ StreamDecoder::Step StreamDecoder::feed(Bytes input) noexcept {
 StreamDecoder::Step StreamDecoder::feed_header(Bytes input) noexcept {
     if (header_fill_ == 0) {
         // Fast path: the whole header is in the input.
-        const auto h = parse_fixed_header(input);
+        const auto h = parse_fixed_header(input, options_.version);
         if (h.status == HeaderParse::Status::error) return fail(h.error, 0);
         if (h.status == HeaderParse::Status::complete) {
             header_ = h.header;
@@ -90,7 +90,7 @@ StreamDecoder::Step StreamDecoder::feed_header(Bytes input) noexcept {
     std::size_t used = 0;
     while (used < input.size()) {
         header_bytes_[header_fill_++] = input[used++];
-        const auto h = parse_fixed_header({header_bytes_, header_fill_});
+        const auto h = parse_fixed_header({header_bytes_, header_fill_}, options_.version);
         if (h.status == HeaderParse::Status::error) return fail(h.error, used);
         if (h.status == HeaderParse::Status::complete) {
             header_fill_ = 0;
@@ -125,7 +125,7 @@ StreamDecoder::Step StreamDecoder::begin_packet(Bytes rest, std::size_t header_b
     if (rest.size() >= body) {  // zero-copy
         Step s;
         s.consumed = header_bytes_used + body;
-        auto packet = decode_body(header_, rest.first(body));
+        auto packet = decode_body(header_, rest.first(body), options_.version);
         if (!packet) return fail(packet.error(), s.consumed);
         s.kind = Kind::packet;
         s.packet = *packet;
@@ -151,7 +151,7 @@ StreamDecoder::Step StreamDecoder::feed_body(Bytes input) noexcept {
 
 StreamDecoder::Step StreamDecoder::finish_buffered() noexcept {
     state_ = State::header;
-    auto packet = decode_body(header_, {buffer_, want_});
+    auto packet = decode_body(header_, {buffer_, want_}, options_.version);
     if (!packet) return fail(packet.error(), 0);
     Step s;
     s.kind = Kind::packet;
@@ -186,7 +186,7 @@ StreamDecoder::Step StreamDecoder::feed_skip(Bytes input) noexcept {
 
 StreamDecoder::Step StreamDecoder::finish_overflow() noexcept {
     state_ = State::header;
-    auto publish = decode_publish_prefix(header_.flags, {buffer_, fill_});
+    auto publish = decode_publish_prefix(header_.flags, {buffer_, fill_}, options_.version);
     if (!publish) return fail(publish.error(), 0);
     // Deliver exactly max_message_length - (fixed + variable header) payload bytes (or none).
     const std::size_t limit = options_.max_message_length;

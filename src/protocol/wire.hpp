@@ -24,9 +24,33 @@ public:
         pos_ += 2;
         return v;
     }
+    std::uint32_t u32() noexcept {
+        if (!need(4)) return 0;
+        const auto v = (std::uint32_t{data_[pos_]} << 24) | (std::uint32_t{data_[pos_ + 1]} << 16) |
+                       (std::uint32_t{data_[pos_ + 2]} << 8) | std::uint32_t{data_[pos_ + 3]};
+        pos_ += 4;
+        return v;
+    }
+    /// A variable byte integer (section 1.5.5); sets `too_long` when a fifth byte would be needed.
+    std::uint32_t vbi(bool& too_long) noexcept {
+        std::uint32_t value = 0;
+        for (unsigned i = 0; i < 4; ++i) {
+            const auto b = u8();
+            value |= std::uint32_t{b & 0x7Fu} << (7 * i);
+            if ((b & 0x80) == 0 || overrun_) return value;
+        }
+        too_long = true;
+        return 0;
+    }
     std::string_view bytes(std::size_t n) noexcept {
         if (!need(n)) return {};
         std::string_view v{reinterpret_cast<const char*>(data_.data() + pos_), n};
+        pos_ += n;
+        return v;
+    }
+    Bytes span(std::size_t n) noexcept {
+        if (!need(n)) return {};
+        Bytes v = data_.subspan(pos_, n);
         pos_ += n;
         return v;
     }
@@ -59,6 +83,14 @@ public:
         *p_++ = static_cast<std::uint8_t>(v >> 8);
         *p_++ = static_cast<std::uint8_t>(v);
     }
+    void u32(std::uint32_t v) noexcept {
+        u16(static_cast<std::uint16_t>(v >> 16));
+        u16(static_cast<std::uint16_t>(v));
+    }
+    void raw(Bytes v) noexcept {
+        if (!v.empty()) std::memcpy(p_, v.data(), v.size());
+        p_ += v.size();
+    }
     void bytes(std::string_view v) noexcept {
         if (!v.empty()) std::memcpy(p_, v.data(), v.size());
         p_ += v.size();
@@ -75,6 +107,7 @@ public:
             *p_++ = b;
         } while (v != 0);
     }
+    void vbi(std::uint32_t v) noexcept { remaining_length(v); }
     [[nodiscard]] std::uint8_t* position() const noexcept { return p_; }
 
 private:

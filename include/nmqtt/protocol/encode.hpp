@@ -19,16 +19,23 @@ namespace nmqtt::protocol {
 /// Errors: bad_utf8, bad_topic_name, bad_topic_filter, bad_qos, zero_packet_id, invalid_argument,
 /// password_without_username, empty_payload, packet_too_large, bad_connack (code above 5, or session present
 /// on a refusal), bad_suback_code. Allocates nothing.
-[[nodiscard]] Result<std::size_t> encoded_size(const Packet& packet) noexcept;
+/// MQTT 5.0 (`version` v5): property blocks are validated for their packet (validate_properties()), reason
+/// codes must be valid for the packet type (bad_reason_code), a password needs no user name, and the acks,
+/// DISCONNECT and AUTH take their shortest form. In 3.1.1 any property, non-zero reason code, subscription
+/// option, Topic Alias or AUTH is invalid_argument.
+[[nodiscard]] Result<std::size_t> encoded_size(const Packet& packet,
+                                               ProtocolVersion version = ProtocolVersion::v3_1_1) noexcept;
 
 /// Encodes `packet` into `out`, returning the number of bytes written. Validates as encoded_size() does.
 /// Errors: those of encoded_size(), and Errc::buffer_too_small when `out` is shorter than the packet
 /// (nothing meaningful is written then). Allocates nothing.
-[[nodiscard]] Result<std::size_t> encode(const Packet& packet, MutableBytes out) noexcept;
+[[nodiscard]] Result<std::size_t> encode(const Packet& packet, MutableBytes out,
+                                         ProtocolVersion version = ProtocolVersion::v3_1_1) noexcept;
 
 /// Appends the encoded packet to `out` (which grows as needed; allocates only when its capacity is short).
 /// Errors: those of encoded_size(); `out` is unchanged on error.
-[[nodiscard]] std::error_code encode_append(const Packet& packet, std::vector<std::uint8_t>& out);
+[[nodiscard]] std::error_code encode_append(const Packet& packet, std::vector<std::uint8_t>& out,
+                                            ProtocolVersion version = ProtocolVersion::v3_1_1);
 
 /// Writes the Remaining Length field (1..4 bytes) for `value` into `out` and returns its size, or 0 when
 /// `value` is above max_remaining_length or `out` is too short.

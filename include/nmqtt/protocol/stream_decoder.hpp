@@ -40,6 +40,7 @@ public:
         std::size_t max_control_packet_length = 1u << 20;   ///< bound for non-PUBLISH packets
         AllocateFn allocate = nullptr;                      ///< nullptr: operator new(std::nothrow)
         DeallocateFn deallocate = nullptr;
+        ProtocolVersion version = ProtocolVersion::v3_1_1;  ///< the level packets are decoded at
     };
 
     enum class Kind : std::uint8_t { need_more, packet, overflow, error };
@@ -68,6 +69,8 @@ public:
     /// Changes the limit for packets whose header has not been seen yet.
     void set_max_message_length(std::size_t value) noexcept { options_.max_message_length = value; }
     [[nodiscard]] std::size_t max_message_length() const noexcept { return options_.max_message_length; }
+    /// Changes the protocol level (a session sets it before each connection).
+    void set_protocol_version(ProtocolVersion version) noexcept { options_.version = version; }
 
     /// Bytes currently reserved for spanning packets (for memory accounting and tests).
     [[nodiscard]] std::size_t buffer_capacity() const noexcept { return capacity_; }

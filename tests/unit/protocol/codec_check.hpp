@@ -37,13 +37,14 @@ inline ::testing::AssertionResult guards_intact(const std::vector<std::uint8_t>&
 /// Encodes `packet` every way the API allows and compares with `golden`:
 /// encoded_size(), encode() into a guarded buffer of exactly the size (bytes equal, guards untouched),
 /// encode() into a buffer one byte short (buffer_too_small, guards untouched), encode_append() after a prefix.
-inline void expect_encodes(const protocol::Packet& packet, const std::vector<std::uint8_t>& golden) {
-    const auto size = protocol::encoded_size(packet);
+inline void expect_encodes(const protocol::Packet& packet, const std::vector<std::uint8_t>& golden,
+                           protocol::ProtocolVersion v = protocol::ProtocolVersion::v3_1_1) {
+    const auto size = protocol::encoded_size(packet, v);
     ASSERT_TRUE(size.has_value()) << "encoded_size failed: " << size.error().message();
     EXPECT_EQ(*size, golden.size());
 
     std::vector<std::uint8_t> buffer(golden.size() + 2 * guard_size, guard_byte);
-    const auto written = protocol::encode(packet, MutableBytes(buffer.data() + guard_size, golden.size()));
+    const auto written = protocol::encode(packet, MutableBytes(buffer.data() + guard_size, golden.size()), v);
     ASSERT_TRUE(written.has_value()) << "encode failed: " << written.error().message();
     EXPECT_EQ(*written, golden.size());
     EXPECT_TRUE(bytes_equal(Bytes(buffer.data() + guard_size, golden.size()), golden));
@@ -51,23 +52,24 @@ inline void expect_encodes(const protocol::Packet& packet, const std::vector<std
 
     std::vector<std::uint8_t> short_buffer(golden.size() + 2 * guard_size, guard_byte);
     const auto too_small =
-        protocol::encode(packet, MutableBytes(short_buffer.data() + guard_size, golden.size() - 1));
+        protocol::encode(packet, MutableBytes(short_buffer.data() + guard_size, golden.size() - 1), v);
     ASSERT_FALSE(too_small.has_value()) << "encode into a buffer one byte short succeeded";
     EXPECT_EQ(too_small.error(), make_error_code(Errc::buffer_too_small));
     EXPECT_TRUE(guards_intact(short_buffer, guard_size, golden.size() - 1));
 
     std::vector<std::uint8_t> appended = hex("DE AD");
-    EXPECT_FALSE(protocol::encode_append(packet, appended));
+    EXPECT_FALSE(protocol::encode_append(packet, appended, v));
     EXPECT_TRUE(bytes_equal(appended, cat(hex("DE AD"), golden)));
 }
 
 /// Decodes `wire` (exactly one packet) and returns it; checks the fixed header parse on the way.
 /// Views in the result point into `wire`.
-inline protocol::Packet expect_decodes(const std::vector<std::uint8_t>& wire) {
-    const auto header = protocol::parse_fixed_header(wire);
+inline protocol::Packet expect_decodes(const std::vector<std::uint8_t>& wire,
+                                       protocol::ProtocolVersion v = protocol::ProtocolVersion::v3_1_1) {
+    const auto header = protocol::parse_fixed_header(wire, v);
     EXPECT_EQ(header.status, protocol::HeaderParse::Status::complete) << header.error.message();
     EXPECT_EQ(header.header.packet_size(), wire.size());
-    const auto packet = protocol::decode_packet(wire);
+    const auto packet = protocol::decode_packet(wire, v);
     EXPECT_TRUE(packet.has_value()) << "decode failed: " << packet.error().message();
     if (!packet.has_value()) return protocol::Disconnect{};
     EXPECT_EQ(static_cast<int>(protocol::type_of(*packet)), wire[0] >> 4);
@@ -75,24 +77,26 @@ inline protocol::Packet expect_decodes(const std::vector<std::uint8_t>& wire) {
 }
 
 /// Decodes `wire` as one whole packet and returns the error (an empty error_code when it decoded).
-inline std::error_code decode_error(const std::vector<std::uint8_t>& wire) {
-    const auto packet = protocol::decode_packet(wire);
+inline std::error_code decode_error(const std::vector<std::uint8_t>& wire,
+                                    protocol::ProtocolVersion v = protocol::ProtocolVersion::v3_1_1) {
+    const auto packet = protocol::decode_packet(wire, v);
     return packet.has_value() ? std::error_code{} : packet.error();
 }
 
 /// Returns the error of encoding `packet`, after checking that encoded_size(), encode() and encode_append()
 /// agree on it and that encode_append() left its vector unchanged.
-inline std::error_code encode_error(const protocol::Packet& packet) {
-    const auto size = protocol::encoded_size(packet);
+inline std::error_code encode_error(const protocol::Packet& packet,
+                                    protocol::ProtocolVersion v = protocol::ProtocolVersion::v3_1_1) {
+    const auto size = protocol::encoded_size(packet, v);
     if (size.has_value()) return {};
     std::vector<std::uint8_t> buffer(256, guard_byte);
-    const auto written = protocol::encode(packet, buffer);
+    const auto written = protocol::encode(packet, buffer, v);
     EXPECT_FALSE(written.has_value());
     if (!written.has_value()) {
         EXPECT_EQ(written.error(), size.error());
     }
     std::vector<std::uint8_t> appended = hex("DE AD");
-    EXPECT_EQ(protocol::encode_append(packet, appended), size.error());
+    EXPECT_EQ(protocol::encode_append(packet, appended, v), size.error());
     EXPECT_TRUE(bytes_equal(appended, hex("DE AD")));
     return size.error();
 }
@@ -149,7 +153,14 @@ inline std::string describe(const protocol::Packet& packet) {
         std::string operator()(const Unsuback& u) const { return "UNSUBACK " + n(u.packet_id); }
         std::string operator()(const Pingreq&) const { return "PINGREQ"; }
         std::string operator()(const Pingresp&) const { return "PINGRESP"; }
-        std::string operator()(const Disconnect&) const { return "DISCONNECT"; }
+        std::string operator()(const Disconnect& d) const {
+            return "DISCONNECT" + (d.reason_code != 0 || !d.properties.empty()
+                                       ? " rc=" + n(d.reason_code) + " props=" + to_hex(d.properties.raw())
+                                       : std::string{});
+        }
+        std::string operator()(const Auth& a) const {
+            return "AUTH rc=" + n(a.reason_code) + " props=" + to_hex(a.properties.raw());
+        }
     };
     return std::visit(Visitor{text, bin, num}, packet);
 }
