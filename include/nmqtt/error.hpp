@@ -72,10 +72,11 @@ enum class Errc : int {
     subscription_id_not_supported,  ///< Subscription Identifier while the server has none
     shared_not_supported,       ///< $share/ filter while Shared Subscription Available = 0
     auth_failed,                ///< enhanced authentication: the authenticator refused or the method differs
+    refused_by_server,          ///< MQTT 5.0: an ack with a reason code >= 0x80 (the code is in the event)
 };
 
 /// The last Errc value (for tests that walk all of them).
-inline constexpr Errc last_errc = Errc::auth_failed;
+inline constexpr Errc last_errc = Errc::refused_by_server;
 
 /// The category of Errc: name "nmqtt", one message per value.
 [[nodiscard]] const std::error_category& error_category() noexcept;

@@ -106,6 +106,13 @@ struct ClientOptions {
     /// twice. Opened by the constructor (which throws std::system_error when it cannot be opened or read).
     std::string session_store_path;
     SyncPolicy session_store_sync = SyncPolicy::every_flush;  ///< when the store reaches the disk
+
+    // --- MQTT 5.0 (docs/conformance/mqtt5-client-musts.md) ---
+    /// The protocol level. Default 3.1.1: nothing changes for NodeMCU-style users. With v5 the session
+    /// speaks MQTT 5.0 (same state machine): messages carry properties (MessageView::properties), a refused
+    /// connection reports its reason code, and the settings below apply.
+    protocol::ProtocolVersion protocol = protocol::ProtocolVersion::v3_1_1;
+    session::V5Options v5;                    ///< session expiry, Receive Maximum, aliases, ... (v5 only)
 };
 
 }  // namespace nmqtt

@@ -7,6 +7,8 @@
 #include <span>
 #include <string_view>
 
+#include "nmqtt/protocol/properties.hpp"
+
 namespace nmqtt {
 
 /// Quality of service levels of MQTT 3.1.1 section 4.3. Values 0..2 only; 3 is malformed [MQTT-3.3.1-4].
@@ -15,7 +17,7 @@ enum class QoS : std::uint8_t { at_most_once = 0, at_least_once = 1, exactly_onc
 /// A packet identifier (section 2.3.1). 0 means "none" (QoS 0 PUBLISH); packets that need one never use 0.
 using PacketId = std::uint16_t;
 
-/// Bytes as the codec sees them.
+/// Bytes as the codec sees them (Bytes is declared in protocol/properties.hpp too).
 using Bytes = std::span<const std::uint8_t>;
 using MutableBytes = std::span<std::uint8_t>;
 
@@ -32,6 +34,9 @@ struct MessageView {
     bool retain = false;
     bool dup = false;
     PacketId packet_id = 0;
+    /// MQTT 5.0 properties of the PUBLISH (empty for 3.1.1): user properties, Subscription Identifiers,
+    /// Content Type, Response Topic, Correlation Data, ... Same lifetime as the other views.
+    protocol::PropertiesView properties{};
 };
 
 /// Returns true when `value` is 0, 1 or 2.

@@ -36,6 +36,8 @@ session::SessionOptions to_session_options(const ClientOptions& o) {
     s.clean_resend = o.clean_resend;
     s.queue_while_offline = o.queue_while_offline;
     s.track_store_changes = !o.session_store_path.empty();
+    s.protocol = o.protocol;
+    s.v5 = o.v5;
     if (auto ec = session::validate(s)) throw std::system_error(ec, "nmqtt::Client options");
     return s;
 }

@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 57> messages = {
+constexpr std::array<const char*, 58> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -65,6 +65,7 @@ constexpr std::array<const char*, 57> messages = {
     "subscription identifiers not supported by server",
     "shared subscriptions not supported by server",
     "authentication failed",
+    "refused by server (see the reason code)",
 };
 
 class Category final : public std::error_category {

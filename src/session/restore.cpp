@@ -9,12 +9,14 @@ namespace nmqtt::session {
 namespace {
 
 // Checks a stored PUBLISH and returns where its packet id sits (0 when invalid).
-std::size_t id_offset_of(Bytes packet) noexcept {
-    auto decoded = protocol::decode_packet(packet);
+std::size_t id_offset_of(Bytes packet, protocol::ProtocolVersion version) noexcept {
+    auto decoded = protocol::decode_packet(packet, version);
     if (!decoded) return 0;
     const auto* p = std::get_if<protocol::Publish>(&*decoded);
-    if (p == nullptr || p->qos == QoS::at_most_once) return 0;
-    return packet.size() - p->payload.size() - 2;
+    if (p == nullptr || p->qos == QoS::at_most_once || p->topic.empty()) return 0;
+    // The id follows the topic (then come the 5.0 properties and the payload).
+    return static_cast<std::size_t>(reinterpret_cast<const std::uint8_t*>(p->topic.data()) - packet.data()) +
+           p->topic.size();
 }
 
 }  // namespace
@@ -35,7 +37,7 @@ std::error_code Session::restore(std::span<const StoredMessage> outgoing, std::s
 }
 
 std::error_code Session::Impl::restore_one(const StoredMessage& m) {
-    const std::size_t offset = m.released ? 0 : id_offset_of(m.packet);
+    const std::size_t offset = m.released ? 0 : id_offset_of(m.packet, options.protocol);
     const bool id_taken = m.packet_id != 0 && inflight.find(m.packet_id) != detail::IdMap::npos;
     if ((!m.released && offset == 0) || (m.released && m.packet_id == 0) || id_taken) return Errc::invalid_argument;
     const std::uint32_t index = acquire_record();

@@ -29,40 +29,138 @@ void patch_id(Record& r, PacketId id) noexcept {
 
 }  // namespace
 
+namespace {
+
+// Checks a v5 publish request against the protocol and what the server allows [MQTT-3.2.2-11/14, 3.3.4-6].
+std::error_code check_v5_publish(const PublishRequest& request, const ServerLimits& server, bool connected) noexcept {
+    bool bad = false;
+    request.properties.for_each([&](const protocol::Property& prop) {
+        bad = bad || prop.id == protocol::PropertyId::topic_alias ||
+              prop.id == protocol::PropertyId::subscription_identifier;
+    });
+    if (bad) return Errc::invalid_argument;
+    if (!connected) return {};
+    if (static_cast<unsigned>(request.qos) > server.maximum_qos) return Errc::qos_not_supported;
+    if (request.retain && !server.retain_available) return Errc::retain_not_supported;
+    return {};
+}
+
+}  // namespace
+
+// Never a packet above the server's Maximum Packet Size [MQTT-3.2.2-15].
+std::error_code Session::Impl::check_size(std::size_t size) const noexcept {
+    if (v5() && server.maximum_packet_size != 0 && size > server.maximum_packet_size) return Errc::packet_too_large;
+    return {};
+}
+
+// The alias for `topic` under the documented policy (0: none); `known` when the server has it already.
+std::uint16_t Session::Impl::outgoing_alias(std::string_view topic, bool& known) {
+    known = false;
+    for (std::size_t i = 0; i < outgoing_aliases.size(); ++i) {
+        if (outgoing_aliases[i] == topic) {
+            known = true;
+            return static_cast<std::uint16_t>(i + 1);
+        }
+    }
+    const std::size_t limit = std::min<std::size_t>(server.topic_alias_maximum, options.v5.outgoing_topic_aliases);
+    if (outgoing_aliases.size() >= limit) return 0;  // [MQTT-3.2.2-17/18, 3.3.2-9]
+    outgoing_aliases.emplace_back(topic);
+    return static_cast<std::uint16_t>(outgoing_aliases.size());
+}
+
+// QoS 0 straight to the output, with an outgoing alias under the documented policy.
+Result<PacketId> Session::Impl::publish_now(protocol::Publish& p, std::size_t size, std::uint64_t tag) {
+    if (auto ec = check_size(size)) return ec;
+    if (over_budget(size)) return Errc::queue_full;
+    bool known = false;
+    if (v5()) p.topic_alias = outgoing_alias(p.topic, known);
+    if (known) p.topic = {};
+    append(p);
+    if (tag != 0) qos0_writes.push_back(PendingWrite{total_enqueued, tag});
+    return PacketId{0};
+}
+
 Result<PacketId> Session::publish(const PublishRequest& request, TimePoint /*now*/) {
     auto& s = *impl_;
     const bool qos0 = request.qos == QoS::at_most_once;
-    protocol::Publish p{request.topic, request.payload, request.qos, request.retain, false, static_cast<PacketId>(qos0 ? 0 : 1)};
-    const auto size = protocol::encoded_size(p);
-    if (!size) return size.error();
-    const std::size_t id_offset = qos0 ? 0 : *size - request.payload.size() - 2;
-    if (qos0 && s.state == State::connected && s.outbox.empty()) {  // fast path: straight to the output
-        if (s.over_budget(*size)) return Errc::queue_full;
-        s.append(p);
-        if (request.tag != 0) s.qos0_writes.push_back(PendingWrite{s.total_enqueued, request.tag});
-        return PacketId{0};
+    if (s.v5()) {
+        if (auto ec = check_v5_publish(request, s.server, s.state == State::connected)) return ec;
     }
+    protocol::Publish p{request.topic, request.payload, request.qos, request.retain, false,
+                        static_cast<PacketId>(qos0 ? 0 : 1), request.properties, 0};
+    auto size = protocol::encoded_size(p, s.options.protocol);
+    if (!size) return size.error();
+    if (qos0 && s.state == State::connected && s.outbox.empty()) return s.publish_now(p, *size, request.tag);
+    if (s.state == State::connected) {
+        if (auto ec = s.check_size(*size)) return ec;  // queued requests are checked when sent
+    }
+    // The packet id follows the fixed header and the topic.
+    const std::size_t header = 1 + protocol::remaining_length_size(static_cast<std::uint32_t>(*size));
+    const std::size_t id_offset = qos0 ? 0 : header + 2 + request.topic.size();
     return s.enqueue(Record::Kind::publish, p, *size, request.qos, request.tag, 0, id_offset);
 }
 
+namespace {
+
+constexpr std::string_view share_prefix = "$share/";
+
+bool has_wildcard(std::string_view filter) noexcept {
+    return filter.find_first_of("+#") != std::string_view::npos;
+}
+
+// MQTT 5.0 checks of one subscription against the protocol and the server [MQTT-3.8.3-4, 4.8.2-1/2].
+std::error_code check_v5_entry(const protocol::SubscribeEntry& e, const ServerLimits& server) noexcept {
+    const bool shared = e.filter.substr(0, share_prefix.size()) == share_prefix;
+    if (shared) {
+        const auto rest = e.filter.substr(share_prefix.size());
+        const auto slash = rest.find('/');
+        if (slash == 0 || slash == std::string_view::npos || rest.substr(0, slash).find_first_of("+#") != std::string_view::npos) {
+            return Errc::bad_topic_filter;
+        }
+        if (e.no_local) return Errc::invalid_argument;
+        if (!server.shared_available) return Errc::shared_not_supported;
+    }
+    if (!server.wildcard_available && has_wildcard(e.filter)) return Errc::wildcard_not_supported;
+    return {};
+}
+
+}  // namespace
+
 Result<PacketId> Session::subscribe(std::span<const protocol::SubscribeEntry> entries, std::uint64_t tag,
-                                    TimePoint /*now*/) {
+                                    TimePoint now) {
+    return subscribe(entries, {}, tag, now);
+}
+
+Result<PacketId> Session::subscribe(std::span<const protocol::SubscribeEntry> entries,
+                                    protocol::PropertiesView properties, std::uint64_t tag, TimePoint /*now*/) {
     auto& s = *impl_;
     if (entries.size() > 0xFFFF) return Errc::packet_too_large;
-    protocol::Subscribe p{1, entries, {}};
-    const auto size = protocol::encoded_size(p);
+    if (s.v5()) {
+        for (const auto& e : entries) {
+            if (auto ec = check_v5_entry(e, s.server)) return ec;
+        }
+        if (properties.find(protocol::PropertyId::subscription_identifier) && !s.server.subscription_ids_available) {
+            return Errc::subscription_id_not_supported;
+        }
+    }
+    protocol::Subscribe p{1, entries, {}, properties};
+    const auto size = protocol::encoded_size(p, s.options.protocol);
     if (!size) return size.error();
+    if (auto ec = s.check_size(*size)) return ec;
     return s.enqueue(Record::Kind::subscribe, p, *size, QoS::at_least_once, tag,
                      static_cast<std::uint16_t>(entries.size()), after_fixed_header);
 }
 
 Result<PacketId> Session::unsubscribe(std::span<const std::string_view> filters, std::uint64_t tag,
-                                      TimePoint /*now*/) {
+                                      TimePoint /*now*/, protocol::PropertiesView properties) {
     auto& s = *impl_;
-    protocol::Unsubscribe p{1, filters, {}};
-    const auto size = protocol::encoded_size(p);
+    if (filters.size() > 0xFFFF) return Errc::packet_too_large;
+    protocol::Unsubscribe p{1, filters, {}, properties};
+    const auto size = protocol::encoded_size(p, s.options.protocol);
     if (!size) return size.error();
-    return s.enqueue(Record::Kind::unsubscribe, p, *size, QoS::at_least_once, tag, 0, after_fixed_header);
+    if (auto ec = s.check_size(*size)) return ec;
+    return s.enqueue(Record::Kind::unsubscribe, p, *size, QoS::at_least_once, tag,
+                     static_cast<std::uint16_t>(filters.size()), after_fixed_header);
 }
 
 bool Session::Impl::over_budget(std::size_t extra) const noexcept {
@@ -81,7 +179,7 @@ Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packe
     const std::uint32_t index = acquire_record();
     Record& r = records[index];
     r.bytes.clear();
-    (void)protocol::encode_append(packet, r.bytes);  // validated by the caller's encoded_size()
+    (void)protocol::encode_append(packet, r.bytes, options.protocol);  // validated by encoded_size()
     r.kind = kind;
     r.qos = qos;
     r.tag = tag;
@@ -128,10 +226,28 @@ Result<PacketId> Session::Impl::allocate_id() {
 }
 
 // Sends the record at the head of the outbox if the window and the id space allow; false otherwise.
+// Unacknowledged QoS 1/2 publishes allowed: ours, and the server's Receive Maximum [MQTT-3.3.4-7, 4.9.0-1/2].
+std::size_t Session::Impl::send_quota() const noexcept {
+    if (!v5()) return options.max_inflight;
+    return std::min<std::size_t>(options.max_inflight, server.receive_maximum);
+}
+
 bool Session::Impl::send_record(std::uint32_t index) {
     Record& r = records[index];
     const bool counted = r.kind == Record::Kind::publish && r.qos != QoS::at_most_once;
-    if (counted && inflight_publishes >= options.max_inflight) return false;
+    if (counted && inflight_publishes >= send_quota()) return false;
+    if (auto ec = check_size(r.bytes.size())) {  // queued before the CONNACK said how much fits
+        if (r.kind == Record::Kind::publish) {
+            complete_publish(index, ec);
+        } else if (r.kind == Record::Kind::subscribe) {
+            events.push_back(SubscribeDone{r.tag, 0, {}, ec, {}});
+            release_record(index);
+        } else {
+            events.push_back(UnsubscribeDone{r.tag, 0, ec, {}, {}});
+            release_record(index);
+        }
+        return true;
+    }
     if (r.id_offset == 0) {  // QoS 0 publish: written once, never kept [MQTT-4.3.1-1]
         append_bytes(r.bytes);
         if (r.tag != 0) qos0_writes.push_back(PendingWrite{total_enqueued, r.tag});
@@ -156,9 +272,10 @@ void Session::Impl::pump() {
     while (!outbox.empty() && send_record(outbox.front())) outbox.pop_front();
 }
 
-void Session::Impl::complete_publish(std::uint32_t index, std::error_code error) {
+void Session::Impl::complete_publish(std::uint32_t index, std::error_code error, std::uint8_t reason,
+                                     protocol::PropertiesView properties) {
     Record& r = records[index];
-    events.push_back(PublishDone{r.tag, r.id, r.qos, error});
+    events.push_back(PublishDone{r.tag, r.id, r.qos, error, reason, properties});
     if (r.qos != QoS::at_most_once) note(StoreChange::Kind::remove_outgoing, r.seq, r.id);
     if (r.stage != Record::Stage::queued && r.qos != QoS::at_most_once) --inflight_publishes;
     release_record(index);
@@ -181,7 +298,7 @@ void Session::Impl::resend_inflight() {
     for (const auto index : inflight_in_order(records)) {
         Record& r = records[index];
         if (r.stage == Record::Stage::awaiting_pubcomp) {
-            append(protocol::Pubrel{r.id});
+            append(protocol::Pubrel{r.id, 0, {}});
             continue;
         }
         if (r.kind == Record::Kind::publish) set_dup(r);
@@ -216,7 +333,7 @@ void Session::Impl::discard_old_session() {
 
 void Session::Impl::fail_pending_writes(std::error_code error) {
     while (!qos0_writes.empty()) {
-        events.push_back(PublishDone{qos0_writes.front().tag, 0, QoS::at_most_once, error});
+        events.push_back(PublishDone{qos0_writes.front().tag, 0, QoS::at_most_once, error, 0, {}});
         qos0_writes.pop_front();
     }
 }

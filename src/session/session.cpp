@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "nmqtt/protocol/reason_code.hpp"
+
 #include "nmqtt/protocol/encode.hpp"
 #include "nmqtt/protocol/topic.hpp"
 #include "session_impl.hpp"
@@ -18,14 +20,39 @@ std::error_code validate_will(const WillMessage& will) noexcept {
     return {};
 }
 
-std::error_code validate(const SessionOptions& o) noexcept {
-    if (auto ec = protocol::validate_utf8(o.client_id)) return ec;
-    if (o.client_id.empty() && !o.clean_session) return Errc::empty_client_id_needs_clean_session;
-    if (o.password && !o.username) return Errc::password_without_username;
+// The MQTT 5.0 options: valid for 5.0, absent for 3.1.1.
+std::error_code validate_v5(const SessionOptions& o, bool v5) noexcept {
+    const bool will_props = o.will && !o.will->properties.empty();
+    if (!v5) {
+        return o.v5.connect_properties.empty() && !will_props ? std::error_code{} : Errc::invalid_argument;
+    }
+    if (o.v5.receive_maximum == 0) return Errc::invalid_argument;
+    if (protocol::validate_properties(o.v5.connect_properties.view().raw(), protocol::PropertyContext::connect)) {
+        return Errc::invalid_argument;
+    }
+    if (will_props && protocol::validate_properties(o.will->properties.view().raw(), protocol::PropertyContext::will)) {
+        return Errc::invalid_argument;
+    }
+    return {};
+}
+
+std::error_code validate_credentials(const SessionOptions& o) noexcept {
     if (o.username) {
         if (auto ec = protocol::validate_utf8(*o.username)) return ec;
     }
     if (o.password && o.password->size() > protocol::max_string_length) return Errc::packet_too_large;
+    return {};
+}
+
+std::error_code validate(const SessionOptions& o) noexcept {
+    if (auto ec = protocol::validate_utf8(o.client_id)) return ec;
+    const bool v5 = o.protocol == protocol::ProtocolVersion::v5;
+    if (o.protocol != protocol::ProtocolVersion::v3_1_1 && !v5) return Errc::invalid_argument;
+    // 5.0 lets the server assign an identifier to any session [MQTT-3.1.3-6].
+    if (o.client_id.empty() && !o.clean_session && !v5) return Errc::empty_client_id_needs_clean_session;
+    if (o.password && !o.username && !v5) return Errc::password_without_username;
+    if (auto ec = validate_v5(o, v5)) return ec;
+    if (auto ec = validate_credentials(o)) return ec;
     if (o.will) {
         if (auto ec = validate_will(*o.will)) return ec;
     }
@@ -33,9 +60,19 @@ std::error_code validate(const SessionOptions& o) noexcept {
     return {};
 }
 
+namespace {
+
+// Our Maximum Packet Size bounds what the decoder accepts (a bigger PUBLISH is a protocol error then).
+std::size_t decoder_limit(const SessionOptions& o) noexcept {
+    if (o.protocol != protocol::ProtocolVersion::v5 || o.v5.maximum_packet_size == 0) return o.max_message_length;
+    return std::min<std::size_t>(o.max_message_length, o.v5.maximum_packet_size);
+}
+
+}  // namespace
+
 Session::Impl::Impl(SessionOptions o)
     : options(std::move(o)),
-      decoder(protocol::StreamDecoder::Options{options.max_message_length, 1u << 20, nullptr, nullptr}) {}
+      decoder(protocol::StreamDecoder::Options{decoder_limit(options), 1u << 20, nullptr, nullptr, options.protocol}) {}
 
 Session::Session(SessionOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Session::~Session() = default;
@@ -93,19 +130,59 @@ std::error_code Session::connection_opened(TimePoint now) {
     s.ping_sent_at.reset();
     if (s.options.clean_session) s.discard_old_session();
 
+    s.keepalive = s.options.keepalive_seconds;
+    s.server = ServerLimits{};
+    s.outgoing_aliases.clear();  // aliases live for one connection [MQTT-3.3.2-7]
+    s.violation.reset();
     protocol::Connect c;
-    c.client_id = s.options.client_id;
+    c.client_id = s.options.client_id.empty() ? std::string_view{s.assigned_client_id} : s.options.client_id;
     c.keepalive = s.options.keepalive_seconds;
     c.clean_session = s.options.clean_session;
     if (s.options.will) {
         const auto& w = *s.options.will;
-        c.will = protocol::Will{w.topic, w.message, w.qos, w.retain};
+        c.will = protocol::Will{w.topic, w.message, w.qos, w.retain, w.properties.view()};
+    }
+    if (s.v5()) {
+        s.build_connect_properties();
+        c.properties = s.connect_properties.view();
     }
     if (s.options.username) c.username = *s.options.username;
     if (s.options.password) c.password = *s.options.password;
     s.append(c);
     s.connect_end = s.total_enqueued;
     return {};
+}
+
+// The CONNECT properties from the options, each only when it differs from the standard's default.
+void Session::Impl::build_connect_properties() {
+    const auto& v = options.v5;
+    connect_properties.clear();
+    if (v.session_expiry_interval != 0) connect_properties.session_expiry_interval(v.session_expiry_interval);
+    if (v.receive_maximum != 65'535) connect_properties.receive_maximum(v.receive_maximum);
+    if (v.maximum_packet_size != 0) connect_properties.maximum_packet_size(v.maximum_packet_size);
+    if (v.topic_alias_maximum != 0) connect_properties.topic_alias_maximum(v.topic_alias_maximum);
+    if (v.request_response_information) connect_properties.request_response_information(true);
+    if (!v.request_problem_information) connect_properties.request_problem_information(false);
+    connect_properties.append(v.connect_properties.view());
+    session_expiry = v.session_expiry_interval;
+    incoming_aliases.resize(v.topic_alias_maximum);
+    for (auto& a : incoming_aliases) a.clear();
+}
+
+// A protocol error by the server. MQTT 5.0, once connected: DISCONNECT with the reason code first
+// [MQTT-4.13.1-1], input ignored from here, ConnectionLost when it is written. Otherwise: close now.
+void Session::Impl::protocol_failure(std::error_code error, int code) {
+    if (!v5() || state != State::connected) {
+        fail_connection(error, code);
+        return;
+    }
+    violation = error;
+    violation_reason = protocol::disconnect_reason_for(error);
+    if (violation_reason == 0) violation_reason = 0x82;
+    append(protocol::Disconnect{violation_reason, {}});
+    disconnect_end = total_enqueued;
+    state = State::disconnecting;
+    disconnect_at = last_received;
 }
 
 void Session::connection_closed(std::error_code reason, TimePoint /*now*/) {
@@ -119,9 +196,11 @@ void Session::connection_closed(std::error_code reason, TimePoint /*now*/) {
 void Session::Impl::fail_connection(std::error_code error, int code) {
     if (state == State::idle) return;
     if (state == State::connecting) {
-        events.push_back(ConnectFailed{code, error});
+        events.push_back(ConnectFailed{code, error, 0, {}});
+    } else if (violation) {
+        events.push_back(ConnectionLost{*violation, violation_reason, {}});
     } else {
-        events.push_back(ConnectionLost{error});
+        events.push_back(ConnectionLost{error, 0, {}});
     }
     end_connection();
     fail_pending_writes(error);
@@ -134,7 +213,33 @@ void Session::Impl::end_connection() {
     back.clear();
     disconnect_end.reset();
     ping_sent_at.reset();
+    violation.reset();
 }
+
+Result<bool> Session::disconnect(const DisconnectRequest& request, TimePoint now) {
+    auto& s = *impl_;
+    if (!s.v5()) return disconnect(now);
+    if (request.session_expiry_interval && *request.session_expiry_interval != 0 && s.session_expiry == 0) {
+        return Errc::invalid_argument;  // section 3.14.2.2.2
+    }
+    protocol::Properties props;
+    if (request.session_expiry_interval) props.session_expiry_interval(*request.session_expiry_interval);
+    props.append(request.properties);
+    const protocol::Disconnect d{request.reason_code, props.view()};
+    if (!protocol::encoded_size(d, s.options.protocol)) return Errc::invalid_argument;
+    if (s.state != State::connected) return disconnect(now);
+    s.append(d);
+    s.disconnect_end = s.total_enqueued;
+    s.state = State::disconnecting;
+    s.disconnect_at = now;
+    return true;
+}
+
+protocol::ProtocolVersion Session::protocol() const noexcept { return impl_->options.protocol; }
+std::string_view Session::client_id() const noexcept {
+    return impl_->options.client_id.empty() ? std::string_view{impl_->assigned_client_id} : impl_->options.client_id;
+}
+std::uint16_t Session::keepalive_seconds() const noexcept { return impl_->keepalive; }
 
 bool Session::disconnect(TimePoint now) {
     auto& s = *impl_;
@@ -157,24 +262,27 @@ bool Session::disconnect(TimePoint now) {
 
 std::size_t Session::handle_bytes(Bytes input, TimePoint now) {
     auto& s = *impl_;
-    if (s.state == State::idle) return input.size();
+    if (s.state == State::idle || s.violation) return input.size();  // after a violation: nothing more is read
     s.last_received = now;
     std::size_t used = 0;
     const std::size_t events_before = s.events.size();
-    while (used < input.size() && s.state != State::idle) {
+    while (used < input.size() && s.state != State::idle && !s.violation) {
         auto step = s.decoder.feed(input.subspan(used));
         used += step.consumed;
         using Kind = protocol::StreamDecoder::Kind;
         if (step.kind == Kind::error) {
-            s.fail_connection(step.error, static_cast<int>(ConnFail::not_a_connack_msg));
+            s.protocol_failure(step.error, static_cast<int>(ConnFail::not_a_connack_msg));
         } else if (step.kind == Kind::packet) {
             s.on_packet(step.packet);
+        } else if (step.kind == Kind::overflow && s.v5() && s.options.v5.maximum_packet_size != 0 &&
+                   step.total_size > s.options.v5.maximum_packet_size) {
+            s.protocol_failure(Errc::packet_too_large, 0);  // above our Maximum Packet Size [MQTT-3.1.2-24]
         } else if (step.kind == Kind::overflow) {
             s.on_publish(std::get<protocol::Publish>(step.packet), true, step.total_size);
         }
         if (s.events.size() != events_before) break;  // keep event views valid: stop after an event
     }
-    return s.state == State::idle ? input.size() : used;
+    return s.state == State::idle || s.violation ? input.size() : used;
 }
 
 // ---- output ---------------------------------------------------------------------------------------------
@@ -183,7 +291,7 @@ std::size_t Session::handle_bytes(Bytes input, TimePoint now) {
 void Session::Impl::append(const protocol::Packet& packet) {
     if (disconnect_end) return;
     const std::size_t before = back.size();
-    (void)protocol::encode_append(packet, back);  // packets built here are valid by construction
+    (void)protocol::encode_append(packet, back, options.protocol);  // valid by construction
     total_enqueued += back.size() - before;
 }
 
@@ -217,11 +325,11 @@ void Session::consume_output(std::size_t n, TimePoint now) {
     }
     if (!s.connect_written_at && s.total_consumed >= s.connect_end) s.connect_written_at = now;
     while (!s.qos0_writes.empty() && s.qos0_writes.front().end <= s.total_consumed) {
-        s.events.push_back(PublishDone{s.qos0_writes.front().tag, 0, QoS::at_most_once, {}});
+        s.events.push_back(PublishDone{s.qos0_writes.front().tag, 0, QoS::at_most_once, {}, 0, {}});
         s.qos0_writes.pop_front();
     }
     if (s.disconnect_end && s.total_consumed >= *s.disconnect_end) {
-        s.fail_connection(Errc::closed_by_client, 0);
+        s.fail_connection(s.violation ? *s.violation : make_error_code(Errc::closed_by_client), 0);
     }
 }
 
@@ -246,7 +354,7 @@ std::size_t Session::incoming_qos2_count() const noexcept { return impl_->incomi
 
 Duration Session::Impl::ping_timeout() const noexcept {
     if (options.ping_timeout > Duration::zero()) return options.ping_timeout;
-    return std::max<Duration>(1s, std::chrono::seconds(options.keepalive_seconds) / 2);
+    return std::max<Duration>(1s, std::chrono::seconds(keepalive) / 2);
 }
 
 std::optional<TimePoint> Session::next_deadline() const noexcept {
@@ -259,9 +367,9 @@ std::optional<TimePoint> Session::next_deadline() const noexcept {
         case State::disconnecting: return s.disconnect_at + s.options.connect_write_timeout;
         case State::connected: break;
     }
-    if (s.options.keepalive_seconds == 0) return std::nullopt;
+    if (s.keepalive == 0) return std::nullopt;
     if (s.ping_sent_at) return *s.ping_sent_at + s.ping_timeout();
-    return std::min(s.last_sent, s.last_received) + std::chrono::seconds(s.options.keepalive_seconds);
+    return std::min(s.last_sent, s.last_received) + std::chrono::seconds(s.keepalive);
 }
 
 void Session::handle_timeout(TimePoint now) {
@@ -277,7 +385,9 @@ void Session::handle_timeout(TimePoint now) {
                 s.fail_connection(Errc::connack_timeout, static_cast<int>(ConnFail::timeout_receiving));
             }
             return;
-        case State::disconnecting: s.fail_connection(Errc::closed_by_client, 0); return;
+        case State::disconnecting:
+            s.fail_connection(s.violation ? *s.violation : make_error_code(Errc::closed_by_client), 0);
+            return;
         case State::connected: break;
     }
     if (s.ping_sent_at) {

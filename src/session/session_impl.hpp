@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "fifo.hpp"
@@ -34,8 +35,21 @@ struct PendingWrite {
     std::uint64_t tag = 0;
 };
 
+/// What the server's CONNACK allows (MQTT 5.0 section 3.2.2.3); the standard's defaults otherwise.
+struct ServerLimits {
+    std::uint32_t receive_maximum = 65'535;
+    std::uint32_t maximum_packet_size = 0;  ///< 0: no limit beyond the protocol's
+    std::uint16_t topic_alias_maximum = 0;
+    std::uint8_t maximum_qos = 2;
+    bool retain_available = true;
+    bool wildcard_available = true;
+    bool subscription_ids_available = true;
+    bool shared_available = true;
+};
+
 struct Session::Impl {
     explicit Impl(SessionOptions o);
+    [[nodiscard]] bool v5() const noexcept { return options.protocol == protocol::ProtocolVersion::v5; }
 
     // --- configuration and state
     SessionOptions options;
@@ -67,6 +81,17 @@ struct Session::Impl {
     detail::Fifo<Event> events;
     detail::Fifo<StoreChange> store_changes;
 
+    // --- MQTT 5.0
+    ServerLimits server;
+    std::string assigned_client_id;
+    std::uint16_t keepalive = 0;                 ///< in use: ours, or the Server Keep Alive
+    std::uint32_t session_expiry = 0;            ///< sent in the last CONNECT
+    protocol::Properties connect_properties;     ///< built per CONNECT
+    std::vector<std::string> outgoing_aliases;   ///< alias n is outgoing_aliases[n - 1]
+    std::vector<std::string> incoming_aliases;   ///< alias n maps to incoming_aliases[n - 1] ("" unset)
+    std::optional<std::error_code> violation;    ///< our DISCONNECT for this protocol error is being written
+    std::uint8_t violation_reason = 0;
+
     // --- time
     TimePoint opened_at{};
     std::optional<TimePoint> connect_written_at;
@@ -84,6 +109,9 @@ struct Session::Impl {
     void append(const protocol::Packet& packet);
     void append_bytes(const std::vector<std::uint8_t>& packet);
     [[nodiscard]] Duration ping_timeout() const noexcept;
+    void protocol_failure(std::error_code error, int code);
+    void build_connect_properties();
+    [[nodiscard]] std::error_code check_size(std::size_t size) const noexcept;
 
     // send.cpp
     Result<PacketId> enqueue(Record::Kind kind, const protocol::Packet& packet, std::size_t size, QoS qos,
@@ -93,7 +121,8 @@ struct Session::Impl {
     Result<PacketId> allocate_id();
     bool send_record(std::uint32_t index);
     void pump();
-    void complete_publish(std::uint32_t index, std::error_code error);
+    void complete_publish(std::uint32_t index, std::error_code error, std::uint8_t reason = 0,
+                          protocol::PropertiesView properties = {});
     void resend_inflight();
     void discard_old_session();
     void fail_pending_writes(std::error_code error);
@@ -102,16 +131,23 @@ struct Session::Impl {
     // restore.cpp
     std::error_code restore_one(const StoredMessage& m);
 
+    std::uint16_t outgoing_alias(std::string_view topic, bool& known);
+    Result<PacketId> publish_now(protocol::Publish& p, std::size_t size, std::uint64_t tag);
+    [[nodiscard]] std::size_t send_quota() const noexcept;
+
     // receive.cpp
     void on_packet(const protocol::Packet& packet);
     void on_connack(const protocol::Connack& p);
+    void accept_connack_properties(protocol::PropertiesView props);
     void on_publish(const protocol::Publish& p, bool overflow, std::uint32_t total_size);
-    void on_puback(PacketId id);
-    void on_pubrec(PacketId id);
-    void on_pubcomp(PacketId id);
+    [[nodiscard]] std::error_code resolve_alias(protocol::Publish& p);
+    void on_puback(const protocol::Puback& p);
+    void on_pubrec(const protocol::Pubrec& p);
+    void on_pubcomp(const protocol::Pubcomp& p);
     void on_pubrel(PacketId id);
     void on_suback(const protocol::Suback& p);
-    void on_unsuback(PacketId id);
+    void on_unsuback(const protocol::Unsuback& p);
+    void on_disconnect(const protocol::Disconnect& p);
     [[nodiscard]] Record* find(PacketId id, Record::Kind kind);
 };
 

@@ -40,10 +40,12 @@ struct Connected {
 struct ConnectFailed {
     int code = 0;
     std::error_code error;
+    std::uint8_t reason_code = 0;  ///< MQTT 5.0
     bool operator==(const ConnectFailed&) const = default;
 };
 struct ConnectionLost {
     std::error_code error;
+    std::uint8_t reason_code = 0;  ///< MQTT 5.0
     bool operator==(const ConnectionLost&) const = default;
 };
 struct Message {
@@ -53,6 +55,7 @@ struct Message {
     bool retain = false;
     bool dup = false;
     PacketId packet_id = 0;
+    std::vector<std::uint8_t> properties{};  ///< MQTT 5.0 property block
     bool operator==(const Message&) const = default;
 };
 struct Overflow {
@@ -65,6 +68,7 @@ struct PublishDone {
     PacketId packet_id = 0;
     QoS qos = QoS::at_most_once;
     std::error_code error;
+    std::uint8_t reason_code = 0;  ///< MQTT 5.0
     bool operator==(const PublishDone&) const = default;
 };
 struct SubscribeDone {
@@ -78,6 +82,7 @@ struct UnsubscribeDone {
     std::uint64_t tag = 0;
     PacketId packet_id = 0;
     std::error_code error;
+    std::vector<std::uint8_t> reason_codes{};  ///< MQTT 5.0
     bool operator==(const UnsubscribeDone&) const = default;
 };
 struct PingResponse {
@@ -94,29 +99,30 @@ inline std::ostream& operator<<(std::ostream& os, const Connected& e) {
     return os << "Connected{session_present=" << e.session_present << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const ConnectFailed& e) {
-    return os << "ConnectFailed{code=" << e.code << ", " << describe(e.error) << "}";
+    return os << "ConnectFailed{code=" << e.code << ", " << describe(e.error) << ", rc=" << int(e.reason_code) << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const ConnectionLost& e) {
-    return os << "ConnectionLost{" << describe(e.error) << "}";
+    return os << "ConnectionLost{" << describe(e.error) << ", rc=" << int(e.reason_code) << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const Message& m) {
     return os << "Message{topic=\"" << m.topic << "\", payload=[" << to_hex(bytes_of(m.payload))
               << "], qos=" << int(m.qos) << ", retain=" << m.retain << ", dup=" << m.dup
-              << ", id=" << m.packet_id << "}";
+              << ", id=" << m.packet_id << ", props=[" << to_hex(m.properties) << "]}";
 }
 inline std::ostream& operator<<(std::ostream& os, const Overflow& e) {
     return os << "Overflow{" << e.message << ", total_size=" << e.total_size << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const PublishDone& e) {
     return os << "PublishDone{tag=" << e.tag << ", id=" << e.packet_id << ", qos=" << int(e.qos) << ", "
-              << describe(e.error) << "}";
+              << describe(e.error) << ", rc=" << int(e.reason_code) << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const SubscribeDone& e) {
     return os << "SubscribeDone{tag=" << e.tag << ", id=" << e.packet_id << ", codes=[" << to_hex(e.return_codes)
               << "], " << describe(e.error) << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const UnsubscribeDone& e) {
-    return os << "UnsubscribeDone{tag=" << e.tag << ", id=" << e.packet_id << ", " << describe(e.error) << "}";
+    return os << "UnsubscribeDone{tag=" << e.tag << ", id=" << e.packet_id << ", " << describe(e.error)
+              << ", codes=[" << to_hex(e.reason_codes) << "]}";
 }
 inline std::ostream& operator<<(std::ostream& os, const PingResponse&) { return os << "PingResponse{}"; }
 inline std::ostream& operator<<(std::ostream& os, const Event& e) {
@@ -127,7 +133,8 @@ inline std::ostream& operator<<(std::ostream& os, const Event& e) {
 inline void PrintTo(const Event& e, std::ostream* os) { *os << e; }
 
 inline Message to_owned(const MessageView& m) {
-    return {std::string(m.topic), std::string(m.payload), m.qos, m.retain, m.dup, m.packet_id};
+    return {std::string(m.topic), std::string(m.payload), m.qos, m.retain, m.dup, m.packet_id,
+            {m.properties.raw().begin(), m.properties.raw().end()}};
 }
 
 /// Copies a session event into an owned record.
@@ -136,17 +143,17 @@ inline Event to_owned(const session::Event& event) {
         [](const auto& e) -> Event {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, session::Connected>) return Connected{e.session_present};
-            else if constexpr (std::is_same_v<T, session::ConnectFailed>) return ConnectFailed{e.code, e.error};
-            else if constexpr (std::is_same_v<T, session::ConnectionLost>) return ConnectionLost{e.error};
+            else if constexpr (std::is_same_v<T, session::ConnectFailed>) return ConnectFailed{e.code, e.error, e.reason_code};
+            else if constexpr (std::is_same_v<T, session::ConnectionLost>) return ConnectionLost{e.error, e.reason_code};
             else if constexpr (std::is_same_v<T, session::MessageReceived>) return to_owned(e.message);
             else if constexpr (std::is_same_v<T, session::MessageOverflow>)
                 return Overflow{to_owned(e.message), e.total_size};
             else if constexpr (std::is_same_v<T, session::PublishDone>)
-                return PublishDone{e.tag, e.packet_id, e.qos, e.error};
+                return PublishDone{e.tag, e.packet_id, e.qos, e.error, e.reason_code};
             else if constexpr (std::is_same_v<T, session::SubscribeDone>)
                 return SubscribeDone{e.tag, e.packet_id, {e.return_codes.begin(), e.return_codes.end()}, e.error};
             else if constexpr (std::is_same_v<T, session::UnsubscribeDone>)
-                return UnsubscribeDone{e.tag, e.packet_id, e.error};
+                return UnsubscribeDone{e.tag, e.packet_id, e.error, {e.reason_codes.begin(), e.reason_codes.end()}};
             else return PingResponse{};
         },
         event);

@@ -5,12 +5,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <vector>
 
-#include "nmqtt/types.hpp"
+namespace nmqtt {
+/// Bytes as the codec sees them (the same alias as in nmqtt/types.hpp, which includes this header).
+using Bytes = std::span<const std::uint8_t>;
+}  // namespace nmqtt
 
 namespace nmqtt::protocol {
 

@@ -32,6 +32,33 @@ struct WillMessage {
     std::string message;
     QoS qos = QoS::at_most_once;
     bool retain = false;
+    /// MQTT 5.0 Will Properties: Will Delay Interval, Message Expiry, Payload Format, Content Type, Response
+    /// Topic, Correlation Data, User Properties (3.1.1: must stay empty).
+    protocol::Properties properties{};
+};
+
+/// MQTT 5.0 settings of a session (ignored at 3.1.1). Every default written down; each value is sent in the
+/// CONNECT only when it differs from the standard's default.
+struct V5Options {
+    std::uint32_t session_expiry_interval = 0;  ///< seconds; 0xFFFFFFFF: never expires (section 3.1.2.11.2)
+    std::uint16_t receive_maximum = 65'535;     ///< incoming QoS 1/2 we accept unacknowledged [MQTT-3.3.4-9]
+    std::uint32_t maximum_packet_size = 0;      ///< 0: not advertised; else larger packets are refused (0x95)
+    std::uint16_t topic_alias_maximum = 0;      ///< incoming aliases we accept (0: none) [MQTT-3.1.2-26/27]
+    /// Outgoing aliases we use at most (also bounded by the server's Topic Alias Maximum). Policy: the first
+    /// topics published at QoS 0 get aliases 1, 2, ... in order; the first PUBLISH carries topic + alias,
+    /// later ones only the alias; no eviction; reset with each connection [MQTT-3.3.2-7]. QoS 1/2 always
+    /// carry the topic, so that a resend on a new connection never relies on an old mapping.
+    std::uint16_t outgoing_topic_aliases = 16;
+    bool request_response_information = false;
+    bool request_problem_information = true;
+    protocol::Properties connect_properties{};  ///< extra CONNECT properties (user properties, ...)
+};
+
+/// A DISCONNECT request (MQTT 5.0 fields; 3.1.1 sends a plain DISCONNECT and ignores them).
+struct DisconnectRequest {
+    std::uint8_t reason_code = 0;                      ///< 0x00 normal, 0x04 with will, ...
+    std::optional<std::uint32_t> session_expiry_interval;  ///< change it; not from 0 to non-zero
+    protocol::PropertiesView properties{};             ///< reason string, user properties
 };
 
 /// Everything a Session is configured with; every default written down.
@@ -58,6 +85,9 @@ struct SessionOptions {
     bool queue_while_offline = false;
     /// Report every change of the durable state through poll_store_change() (for a persistent store).
     bool track_store_changes = false;
+    /// The protocol level: 3.1.1 (default, as NodeMCU) or 5.0. One state machine serves both.
+    protocol::ProtocolVersion protocol = protocol::ProtocolVersion::v3_1_1;
+    V5Options v5{};
 };
 
 /// A change to the state a persistent store keeps: outgoing QoS 1/2 publishes not yet completed and incoming
@@ -99,27 +129,68 @@ struct PublishRequest {
     QoS qos = QoS::at_most_once;
     bool retain = false;
     std::uint64_t tag = 0;  ///< opaque, returned in PublishDone; 0 = no completion wanted for QoS 0
+    /// MQTT 5.0 properties (copied): Payload Format, Message Expiry, Content Type, Response Topic,
+    /// Correlation Data, User Properties. Not Topic Alias (the session assigns them) nor Subscription
+    /// Identifier [MQTT-3.3.4-6]: invalid_argument.
+    protocol::PropertiesView properties{};
 };
 
 // ---- Events -------------------------------------------------------------------------------------------
 
-/// CONNACK accepted.
-struct Connected { bool session_present = false; };
-/// The connection attempt failed: code is NodeMCU's -4, -2, -1 or a CONNACK return code 1..5. The transport
-/// must close the connection.
-struct ConnectFailed { int code = 0; std::error_code error; };
+/// CONNACK accepted. MQTT 5.0: `properties` are the CONNACK's (Assigned Client Identifier, server limits,
+/// Response Information, Server Reference, ...), valid until the next handle_bytes().
+struct Connected { bool session_present = false; protocol::PropertiesView properties{}; };
+/// The connection attempt failed: code is NodeMCU's -4, -2, -1 or a CONNACK return code 1..5. MQTT 5.0: a
+/// refusal has its Connect Reason Code in `reason_code` (0x80..) and `code` is the NodeMCU code that fits
+/// (0x84 -> 1, 0x85 -> 2, 0x88/0x89 -> 3, 0x86 -> 4, 0x87 -> 5), else the reason code itself; `properties`
+/// (Reason String, Server Reference) are valid until the next handle_bytes(). The transport must close.
+struct ConnectFailed {
+    int code = 0;
+    std::error_code error;
+    std::uint8_t reason_code = 0;
+    protocol::PropertiesView properties{};
+};
 /// An established connection ended (error closed_by_client after a disconnect()). The transport must close.
-struct ConnectionLost { std::error_code error; };
+/// MQTT 5.0: a DISCONNECT from the server gives error server_disconnected with its reason code and
+/// properties (Reason String, Server Reference; views valid until the next handle_bytes()); a protocol
+/// error of the server gives the reason code our DISCONNECT carried (0x81, 0x82, 0x93, 0x94, 0x95).
+struct ConnectionLost {
+    std::error_code error;
+    std::uint8_t reason_code = 0;
+    protocol::PropertiesView properties{};
+};
 /// A PUBLISH was received. Views valid until the next call to handle_bytes().
 struct MessageReceived { MessageView message; };
 /// A PUBLISH larger than max_message_length: payload truncated (see StreamDecoder). Already acknowledged.
 struct MessageOverflow { MessageView message; std::uint32_t total_size = 0; };
-/// A publish finished: QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP, or failed with `error`.
-struct PublishDone { std::uint64_t tag = 0; PacketId packet_id = 0; QoS qos = QoS::at_most_once; std::error_code error; };
-/// SUBACK: one return code per filter (0..2 granted QoS, 0x80 failure). View valid until next handle_bytes().
-struct SubscribeDone { std::uint64_t tag = 0; PacketId packet_id = 0; Bytes return_codes; std::error_code error; };
-/// UNSUBACK.
-struct UnsubscribeDone { std::uint64_t tag = 0; PacketId packet_id = 0; std::error_code error; };
+/// A publish finished: QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP, or failed with `error`. MQTT 5.0: the
+/// ack's reason code and properties (PUBACK/PUBREC with a code >= 0x80 ends the exchange with error
+/// refused_by_server [MQTT-4.4.0-2]; PUBCOMP's code otherwise). Views valid until the next handle_bytes().
+struct PublishDone {
+    std::uint64_t tag = 0;
+    PacketId packet_id = 0;
+    QoS qos = QoS::at_most_once;
+    std::error_code error;
+    std::uint8_t reason_code = 0;
+    protocol::PropertiesView properties{};
+};
+/// SUBACK: one code per filter (3.1.1: 0..2 granted QoS, 0x80 failure; 5.0: reason codes) and, for 5.0, the
+/// SUBACK's properties. Views valid until the next handle_bytes().
+struct SubscribeDone {
+    std::uint64_t tag = 0;
+    PacketId packet_id = 0;
+    Bytes return_codes;
+    std::error_code error;
+    protocol::PropertiesView properties{};
+};
+/// UNSUBACK; MQTT 5.0: one reason code per filter and the properties.
+struct UnsubscribeDone {
+    std::uint64_t tag = 0;
+    PacketId packet_id = 0;
+    std::error_code error;
+    Bytes reason_codes{};
+    protocol::PropertiesView properties{};
+};
 /// PINGRESP received (informational).
 struct PingResponse {};
 
@@ -194,16 +265,35 @@ public:
     /// empty_payload, bad_topic_filter, bad_utf8, bad_qos, packet_too_large, queue_full.
     [[nodiscard]] Result<PacketId> subscribe(std::span<const protocol::SubscribeEntry> entries,
                                              std::uint64_t tag, TimePoint now);
+    /// MQTT 5.0 subscribe: entries with their options (No Local, Retain As Published, Retain Handling) and
+    /// SUBSCRIBE properties (Subscription Identifier, User Properties). Requests the server said it cannot
+    /// serve fail here: wildcard_not_supported, shared_not_supported, subscription_id_not_supported; No Local
+    /// on a shared subscription is invalid_argument [MQTT-3.8.3-4]; ShareName rules [MQTT-4.8.2-1/2].
+    [[nodiscard]] Result<PacketId> subscribe(std::span<const protocol::SubscribeEntry> entries,
+                                             protocol::PropertiesView properties, std::uint64_t tag,
+                                             TimePoint now);
 
     /// Unsubscribes from one or more filters in one UNSUBSCRIBE. Errors as subscribe().
     [[nodiscard]] Result<PacketId> unsubscribe(std::span<const std::string_view> filters, std::uint64_t tag,
-                                               TimePoint now);
+                                               TimePoint now, protocol::PropertiesView properties = {});
 
     /// Ends the connection. Connected: queues DISCONNECT after the queued output, then ConnectionLost with
     /// closed_by_client once it is written [MQTT-3.14.4-1] (or after connect_write_timeout if it cannot be);
     /// nothing is sent after it [MQTT-3.14.4-2]. Connecting: abandons the attempt silently (no
     /// event); the caller closes the transport. Returns false when idle (nothing to close).
     bool disconnect(TimePoint now);
+    /// MQTT 5.0 disconnect with a reason code, a new Session Expiry Interval and properties. Errors:
+    /// invalid_argument (a Session Expiry change from 0 at CONNECT to non-zero, a reason code not valid for
+    /// DISCONNECT, bad properties). Returns false (no error) when idle.
+    [[nodiscard]] Result<bool> disconnect(const DisconnectRequest& request, TimePoint now);
+
+    /// The protocol level of this session.
+    [[nodiscard]] protocol::ProtocolVersion protocol() const noexcept;
+    /// The client identifier in use: options().client_id, or the server's Assigned Client Identifier
+    /// [MQTT-3.1.3-7] (used for later connections too).
+    [[nodiscard]] std::string_view client_id() const noexcept;
+    /// The keep alive in use: options().keepalive_seconds or the server's Server Keep Alive [MQTT-3.1.2-21].
+    [[nodiscard]] std::uint16_t keepalive_seconds() const noexcept;
 
     /// Bytes waiting to be written, contiguous. The span stays valid and unchanged until consume_output() or
     /// connection_opened()/connection_closed() (requests made meanwhile go to a second buffer), so a
