@@ -33,16 +33,30 @@ struct Rig {
     session::Session session{make_options()};
     bool ok = true;
 
-    static session::SessionOptions make_options() {
+    protocol::PropertiesView properties{};  ///< MQTT 5.0 publish properties (v5 rigs)
+
+    static session::SessionOptions make_options(bool v5 = false) {
         session::SessionOptions o;
         o.client_id = "c";
         o.keepalive_seconds = 30;
+        if (v5) {
+            o.protocol = protocol::ProtocolVersion::v5;
+            o.v5.topic_alias_maximum = 4;
+        }
         return o;
     }
     Rig() {
         ok = !session.connection_opened(clock.now());
         write_all();
         const std::array<std::uint8_t, 4> connack{0x20, 0x02, 0x00, 0x00};
+        feed(connack);
+        ok = ok && session.state() == session::State::connected;
+    }
+    /// MQTT 5.0: CONNACK with Topic Alias Maximum 4, so QoS 0 publishes use an alias.
+    explicit Rig(bool /*v5*/) : session{make_options(true)} {
+        ok = !session.connection_opened(clock.now());
+        write_all();
+        const std::array<std::uint8_t, 8> connack{0x20, 0x06, 0x00, 0x00, 0x03, 0x22, 0x00, 0x04};
         feed(connack);
         ok = ok && session.state() == session::State::connected;
     }
@@ -71,8 +85,8 @@ struct Rig {
         }
     }
     PacketId publish(QoS qos, std::uint64_t tag) {
-        const auto r = session.publish(session::PublishRequest{"sensors/1/temp", "21.5", qos, false, tag},
-                                       clock.now());
+        const auto r = session.publish(
+            session::PublishRequest{"sensors/1/temp", "21.5", qos, false, tag, properties}, clock.now());
         if (!r) ok = false;
         return r ? *r : PacketId{0};
     }
@@ -184,6 +198,65 @@ TEST(SessionZeroAlloc, KeepalivePingsInSteadyStateAllocateNothing) {
         rig.session.handle_timeout(rig.clock.now());
         rig.write_all();  // PINGREQ
         rig.feed(pingresp);
+    });
+    EXPECT_TRUE(rig.ok);
+    EXPECT_EQ(n, 0u);
+}
+
+}  // namespace
+}  // namespace nmqtt::test
+
+namespace nmqtt::test {
+namespace {
+
+// MQTT 5.0: the same steady state with a user property on every message and topic aliases.
+const std::array<std::uint8_t, 14> user_property{0x26, 0x00, 0x04, 'u', 'n', 'i', 't', 0x00, 0x05, 'c', 'e', 'l', 's', 'i'};
+
+TEST(SessionZeroAlloc, V5PublishQos0WithUserPropertyAndTopicAliasAllocatesNothing) {
+    Rig rig(true);
+    ASSERT_TRUE(rig.ok);
+    rig.properties = protocol::PropertiesView{Bytes{user_property.data(), user_property.size()}};
+    const std::size_t n = allocations_in_steady_state([&rig](int i) {
+        rig.publish(QoS::at_most_once, static_cast<std::uint64_t>(i) + 1);
+        rig.clock.advance(1ms);
+        rig.write_all();
+    });
+    EXPECT_TRUE(rig.ok);
+    EXPECT_EQ(n, 0u);
+}
+
+TEST(SessionZeroAlloc, V5PublishQos1WithAcksAllocatesNothing) {
+    for (const bool with_property : {false, true}) {
+        Rig rig(true);
+        ASSERT_TRUE(rig.ok);
+        if (with_property) rig.properties = protocol::PropertiesView{Bytes{user_property.data(), user_property.size()}};
+        std::array<PacketId, 8> window{};
+        const std::size_t n = allocations_in_steady_state([&rig, &window](int i) {
+            const std::size_t slot = static_cast<std::size_t>(i) % window.size();
+            if (window[slot] != 0) rig.ack(0x40, window[slot]);
+            window[slot] = rig.publish(QoS::at_least_once, static_cast<std::uint64_t>(i) + 1);
+            rig.clock.advance(1ms);
+            rig.write_all();
+        });
+        EXPECT_TRUE(rig.ok);
+        EXPECT_EQ(n, 0u) << "with user property: " << with_property;
+    }
+}
+
+TEST(SessionZeroAlloc, V5IncomingPublishWithAliasAndPropertiesAllocatesNothing) {
+    Rig rig(true);
+    ASSERT_TRUE(rig.ok);
+    // First sets alias 1 for "s/t", then alias-only PUBLISHes with a user property (QoS 1: PUBACK each).
+    const std::array<std::uint8_t, 12> first{0x30, 0x0A, 0x00, 0x03, 's', '/', 't', 0x03, 0x23, 0x00, 0x01, 'x'};
+    rig.feed(first);
+    std::array<std::uint8_t, 16> next{0x32, 0x0E, 0x00, 0x00, 0x00, 0x01, 0x09, 0x23, 0x00, 0x01,
+                                      0x26, 0x00, 0x01, 'k', 0x00, 0x00};
+    const std::size_t n = allocations_in_steady_state([&rig, &next](int i) {
+        const auto id = static_cast<PacketId>(i % 60000 + 1);
+        next[4] = static_cast<std::uint8_t>(id >> 8);
+        next[5] = static_cast<std::uint8_t>(id & 0xFF);
+        rig.feed(next);
+        rig.write_all();
     });
     EXPECT_TRUE(rig.ok);
     EXPECT_EQ(n, 0u);
