@@ -21,6 +21,13 @@ std::size_t fixed_header_size(const std::vector<std::uint8_t>& bytes) noexcept {
     return i + 1;
 }
 
+// Size of the fixed header of a packet of `total` bytes: 1 + the Remaining Length field for total - that.
+std::size_t fixed_header_size_for(std::size_t total) noexcept {
+    std::size_t n = 1;
+    while (n < 4 && protocol::remaining_length_size(static_cast<std::uint32_t>(total - 1 - n)) != n) ++n;
+    return 1 + n;
+}
+
 void patch_id(Record& r, PacketId id) noexcept {
     r.id = id;
     r.bytes[r.id_offset] = static_cast<std::uint8_t>(id >> 8);
@@ -95,7 +102,7 @@ Result<PacketId> Session::publish(const PublishRequest& request, TimePoint /*now
         if (auto ec = s.check_size(*size)) return ec;  // queued requests are checked when sent
     }
     // The packet id follows the fixed header and the topic.
-    const std::size_t header = 1 + protocol::remaining_length_size(static_cast<std::uint32_t>(*size));
+    const std::size_t header = fixed_header_size_for(*size);
     const std::size_t id_offset = qos0 ? 0 : header + 2 + request.topic.size();
     return s.enqueue(Record::Kind::publish, p, *size, request.qos, request.tag, 0, id_offset);
 }

@@ -4,6 +4,7 @@
 // reason codes on acks, server DISCONNECT, our DISCONNECT with a reason code on a protocol error.
 #include <gtest/gtest.h>
 
+#include "nmqtt/protocol/decode.hpp"
 #include "support/session_driver.hpp"
 
 namespace nmqtt::test {
@@ -494,6 +495,34 @@ TEST(V5Session, MQTT_3_1_2_9_will_properties_in_connect) {
     d.open();
     EXPECT_TRUE(bytes_equal(d.take_output(),
                             hex("10 1A 00 04 4D 51 54 54 05 06 00 3C 00 00 01 63 05 18 00 00 00 1E 00 01 77 00 01 6D")));
+}
+
+}  // namespace
+}  // namespace nmqtt::test
+
+namespace nmqtt::test {
+namespace {
+
+// Found by fuzz_session: the packet id of a queued QoS 1/2 PUBLISH was patched one byte early when the whole
+// packet was 129..130 bytes (the Remaining Length field was sized from the total, not the remaining length).
+TEST(SessionRegression, queued_publish_of_129_bytes_gets_its_id_in_the_right_place) {
+    for (const auto version : {protocol::ProtocolVersion::v3_1_1, protocol::ProtocolVersion::v5}) {
+        auto o = default_options();
+        o.protocol = version;
+        SessionDriver d(o);
+        d.open();
+        (void)d.take_output();
+        const std::size_t payload = version == protocol::ProtocolVersion::v5 ? 121 : 122;  // 129 bytes in all
+        ASSERT_TRUE(d.publish("t", std::string(payload, 'x'), QoS::at_least_once).has_value());  // queued
+        d.feed(version == protocol::ProtocolVersion::v5 ? "20 03 00 00 00" : "20 02 00 00");
+        (void)d.take_events();
+        const auto out = d.take_output();
+        ASSERT_EQ(out.size(), 129u);
+        const auto decoded = protocol::decode_packet(out, version);
+        ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+        EXPECT_EQ(std::get<protocol::Publish>(*decoded).topic, "t");
+        EXPECT_EQ(std::get<protocol::Publish>(*decoded).packet_id, 1);
+    }
 }
 
 }  // namespace
