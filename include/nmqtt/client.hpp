@@ -125,8 +125,9 @@ public:
     /// cancelled (or a close is already under way), false when idle.
     bool close();
 
-    /// client:lwt(topic, message[, qos[, retain]]): the will for the next connect().
-    /// Throws std::system_error: bad_topic_name, bad_utf8, bad_qos, packet_too_large, already_connected.
+    /// client:lwt(topic, message[, qos[, retain]]): the will for the next connect() (also when called while
+    /// connected or connecting, as in the firmware: the current connection keeps the will it was opened with).
+    /// Throws std::system_error: bad_topic_name, bad_utf8, bad_qos, packet_too_large.
     void lwt(std::string topic, std::string message, int qos = 0, bool retain = false);
 
     /// client:on(event, callback). Passing an empty function unregisters. For connfail, message and overflow

@@ -45,30 +45,24 @@ std::int64_t opt_integer(lua_State* L, int arg, std::int64_t fallback, std::int6
     return check_integer(L, arg, min, max, what);
 }
 
-bool opt_flag(lua_State* L, int arg, bool fallback, std::string_view what) {
-    int is_integer = 0;
-    switch (lua_type(L, arg)) {
-    case LUA_TNONE:
-    case LUA_TNIL: return fallback;
-    case LUA_TBOOLEAN: return lua_toboolean(L, arg) != 0;
-    case LUA_TNUMBER: {
-        const lua_Integer value = lua_tointegerx(L, arg, &is_integer);
-        if (is_integer != 0 && (value == 0 || value == 1)) return value == 1;
-        throw ArgError(arg, std::string(what) + " must be a boolean or 0/1");
-    }
-    default: throw type_error(L, arg, "boolean or 0/1");
-    }
+std::optional<bool> to_flag(lua_State* L, int arg) {
+    if (lua_type(L, arg) == LUA_TBOOLEAN) return lua_toboolean(L, arg) != 0;
+    if (lua_isnumber(L, arg) == 0) return std::nullopt;
+    // !!lua_tointeger(), as the firmware reads its 0/1 flags: any non-zero integer is true.
+    return lua_tointeger(L, arg) != 0;
 }
 
-void check_optional_function(lua_State* L, int arg) {
-    if (!lua_isnoneornil(L, arg) && lua_type(L, arg) != LUA_TFUNCTION) throw type_error(L, arg, "function");
+bool opt_flag(lua_State* L, int arg, bool fallback) {
+    if (lua_isnoneornil(L, arg)) return fallback;
+    if (const std::optional<bool> flag = to_flag(L, arg)) return *flag;
+    throw type_error(L, arg, "number");
 }
 
 int opt_qos(lua_State* L, int arg) {
     if (lua_isnoneornil(L, arg)) return 0;
     int is_integer = 0;
     const lua_Integer value = lua_tointegerx(L, arg, &is_integer);
-    if (is_integer == 0) throw type_error(L, arg, "QoS 0, 1 or 2");
+    if (is_integer == 0) throw type_error(L, arg, "number");
     if (value < 0 || value > 2) throw ArgError(arg, "QoS must be 0, 1 or 2, got " + std::to_string(value));
     return static_cast<int>(value);
 }

@@ -49,10 +49,12 @@ public:
 /// As check_integer, with nil or none giving `fallback`.
 [[nodiscard]] std::int64_t opt_integer(lua_State* L, int arg, std::int64_t fallback, std::int64_t min,
                                        std::int64_t max, std::string_view what = "value");
-/// A NodeMCU flag: a boolean, or the integer 0 or 1; nil or none give `fallback`.
-[[nodiscard]] bool opt_flag(lua_State* L, int arg, bool fallback, std::string_view what = "flag");
-/// Throws unless the argument is a function, nil or none.
-void check_optional_function(lua_State* L, int arg);
+/// A NodeMCU flag as the firmware reads it: a boolean, or a number (numeric strings too) where any non-zero
+/// integer is true (`!!lua_tointeger()`); std::nullopt for any other value.
+[[nodiscard]] std::optional<bool> to_flag(lua_State* L, int arg);
+/// As to_flag, with nil or none giving `fallback`; any other value raises "number expected, got ..." (the
+/// firmware's luaL_checkinteger).
+[[nodiscard]] bool opt_flag(lua_State* L, int arg, bool fallback);
 /// QoS 0..2; nil or none give 0.
 [[nodiscard]] int opt_qos(lua_State* L, int arg);
 

@@ -125,34 +125,44 @@ struct ConnectArgs {
     int on_fail = 0;
 };
 
-bool is_callback_slot(lua_State* L, int i) { return lua_isnil(L, i) || lua_type(L, i) == LUA_TFUNCTION; }
+/// The firmware's lua_isnumber(): numbers and numeric strings.
+bool is_number(lua_State* L, int i) { return lua_isnumber(L, i) != 0; }
 
-// Parses host[, port[, secure]][, on_connect[, on_fail]] the way NodeMCU does (a number is a port, a
-// boolean or number after it is `secure`, then functions or nils), except that a nil is also read as the
-// default port or secure flag when the arguments after it need it to be.
+// Parses host[, port[, secure]][, on_connect[, on_fail]] the way the firmware does: a number (or numeric
+// string) is the port, a boolean or number after it is `secure`, and then the two callback positions count
+// whatever they hold: a function is taken, anything else is skipped (`connect(h, p, 0, 0)`, the pre-2019
+// autoreconnect argument, gives no callbacks; `connect(h, p, 0, 1, cb)` makes cb the failure callback).
+// One addition: a nil is also read as the default port or secure flag when the arguments after it need it.
 ConnectArgs parse_connect(lua_State* L) {
     ConnectArgs args;
     args.host = check_string(L, 2);
     const int top = lua_gettop(L);
     int i = 3;
     const bool port_nil = lua_isnil(L, i) && (top - i >= 3 || lua_type(L, i + 1) == LUA_TBOOLEAN ||
-                                              lua_type(L, i + 1) == LUA_TNUMBER);
-    if (i <= top && (lua_type(L, i) == LUA_TNUMBER || port_nil)) {
+                                              is_number(L, i + 1));
+    if (i <= top && (is_number(L, i) || port_nil)) {
         args.port = static_cast<std::uint16_t>(opt_integer(L, i, default_port, 1, 65535, "port"));
         ++i;
     }
     const bool secure_nil = lua_isnil(L, i) && top - i >= 2;
-    if (i <= top && (lua_type(L, i) == LUA_TBOOLEAN || lua_type(L, i) == LUA_TNUMBER || secure_nil)) {
-        args.secure_is_integer = lua_type(L, i) == LUA_TNUMBER;
-        args.secure = opt_flag(L, i, false, "secure");
+    if (i <= top && (lua_type(L, i) == LUA_TBOOLEAN || is_number(L, i) || secure_nil)) {
+        args.secure_is_integer = is_number(L, i);
+        args.secure = to_flag(L, i).value_or(false);
         ++i;
     }
-    for (int* callback : {&args.on_connect, &args.on_fail}) {
-        if (i > top) break;
-        if (!is_callback_slot(L, i)) throw type_error(L, i, "function");
-        *callback = i++;
-    }
+    args.on_connect = i <= top ? i : 0;
+    args.on_fail = i + 1 <= top ? i + 1 : 0;
     return args;
+}
+
+/// A value in a callback position that is neither a function nor nil is skipped, as the firmware does; the
+/// first time per kind, a note on stderr says so (it is usually a stray argument of an older API).
+void note_skipped_callback(lua_State* L, Runtime& runtime, int arg, const char* function) {
+    if (arg == 0 || lua_isnoneornil(L, arg) || lua_type(L, arg) == LUA_TFUNCTION) return;
+    const std::string kind = std::string("skipped-") + function + std::to_string(arg);
+    if (!runtime.first_time(kind)) return;
+    std::fprintf(stderr, "nmqtt: note: %s() argument #%d is a %s, not a function: ignored, as on NodeMCU\n",
+                 function, arg - 1, luaL_typename(L, arg));
 }
 
 int client_connect(lua_State* L) {
@@ -163,9 +173,11 @@ int client_connect(lua_State* L) {
     if (args.secure_is_integer && runtime.first_time("secure-integer")) {
         std::fputs("nmqtt: deprecated: connect()'s `secure` as integer 0/1; pass false or true\n", stderr);
     }
-    // Aliasing: a function replaces the "connect"/"connfail" callback, nil keeps it.
-    if (args.on_connect != 0 && !lua_isnil(L, args.on_connect)) set_callback(L, "connect", args.on_connect);
-    if (args.on_fail != 0 && !lua_isnil(L, args.on_fail)) set_callback(L, "connfail", args.on_fail);
+    // Aliasing: a function replaces the "connect"/"connfail" callback; nil or any other value keeps it.
+    for (const auto& [arg, slot] : {std::pair{args.on_connect, "connect"}, std::pair{args.on_fail, "connfail"}}) {
+        note_skipped_callback(L, runtime, arg, "connect");
+        if (arg != 0 && lua_type(L, arg) == LUA_TFUNCTION) set_callback(L, slot, arg);
+    }
     Runtime::Enter enter(runtime, L);
     try {
         client.connect(std::string(args.host), args.port, args.secure);
@@ -182,20 +194,20 @@ int client_close(lua_State* L) {
     return 1;
 }
 
+// lwt(topic, message[, qos[, retain]]): stored for the next connect(), also when called while connected or
+// connecting (as the firmware does). Topic and message must be strings (or numbers): "need lwt topic".
 int client_lwt(lua_State* L) {
     LuaClient& client = check_client(L);
+    if (lua_isstring(L, 2) == 0) throw ArgError(2, "need lwt topic");
+    if (lua_isstring(L, 3) == 0) throw ArgError(3, "need lwt message");
     const std::string_view topic = check_string(L, 2);
     check_topic_name(2, topic);
     const std::string_view message = check_string(L, 3);
-    const int qos = opt_qos(L, 4);
-    const bool retain = opt_flag(L, 5, false, "retain");
-    if (client.is_active()) throw LuaError("lwt() must be called before connect()");
+    const int qos = is_number(L, 4) ? opt_qos(L, 4) : 0;
+    const bool retain = to_flag(L, 5).value_or(false);  // the firmware reads a number only; we take booleans too
     try {
         client.client().lwt(std::string(topic), std::string(message), qos, retain);
     } catch (const std::system_error& e) {
-        if (e.code() == make_error_code(Errc::already_connected)) {
-            throw LuaError("lwt() must be called before connect()");
-        }
         throw ArgError(1, e.code().message());
     }
     return 0;
@@ -206,10 +218,9 @@ int client_on(lua_State* L) {
     const std::string_view event = check_string(L, 2);
     const auto* found = std::find(std::begin(events), std::end(events), event);
     if (found == std::end(events)) {
-        throw ArgError(2, "invalid event '" + std::string(event) +
-                              "' (connect, connfail, suback, unsuback, puback, message, overflow, offline or reconnect)");
+        throw ArgError(2, "invalid option '" + std::string(event) + "'");  // luaL_checkoption's words
     }
-    check_optional_function(L, 3);
+    if (!lua_isnoneornil(L, 3) && lua_type(L, 3) != LUA_TFUNCTION) throw type_error(L, 3, "function");
     set_callback(L, found->data(), 3);  // nil unregisters (extension)
     return 0;
 }
@@ -227,9 +238,9 @@ int client_publish(lua_State* L) {
     check_topic_name(2, topic);
     const std::string_view payload = check_string(L, 3);
     const int qos = opt_qos(L, 4);
-    const bool retain = opt_flag(L, 5, false, "retain");
-    check_optional_function(L, 6);
-    check_optional_function(L, 7);
+    const bool retain = opt_flag(L, 5, false);
+    // Not a function where the callback goes: skipped, as the firmware does.
+    note_skipped_callback(L, client.runtime(), 6, "publish");
     if (lua_type(L, 6) == LUA_TFUNCTION) set_callback(L, "puback", 6);  // aliases "puback" for all publishes
     Runtime::Enter enter(client.runtime(), L);
     const lua_Integer key = client.store_completion(L, 7);
@@ -290,8 +301,8 @@ int client_subscribe(lua_State* L) {
         if (lua_type(L, 3) != LUA_TFUNCTION) callback = 4;
         filters.emplace_back(std::move(filter), qos);
     }
-    check_optional_function(L, callback);
-    check_optional_function(L, callback + 1);
+    // subscribe({...}, 0, cb): what is not a function where the callback goes is skipped (firmware).
+    note_skipped_callback(L, client.runtime(), callback, "subscribe");
     if (lua_type(L, callback) == LUA_TFUNCTION) set_callback(L, "suback", callback);
     Runtime::Enter enter(client.runtime(), L);
     const lua_Integer key = client.store_completion(L, callback + 1);
@@ -315,8 +326,7 @@ int client_unsubscribe(lua_State* L) {
         filters.emplace_back(check_string(L, 2));
         check_topic_filter(2, filters.front());
     }
-    check_optional_function(L, 3);
-    check_optional_function(L, 4);
+    note_skipped_callback(L, client.runtime(), 3, "unsubscribe");
     if (lua_type(L, 3) == LUA_TFUNCTION) set_callback(L, "unsuback", 3);
     Runtime::Enter enter(client.runtime(), L);
     const lua_Integer key = client.store_completion(L, 4);

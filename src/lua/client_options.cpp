@@ -2,11 +2,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 #include "args.hpp"
 #include "nmqtt/protocol/topic.hpp"
@@ -216,16 +219,33 @@ void check_utf8(std::string_view text, int arg, const char* what) {
     if (protocol::validate_utf8(text)) throw ArgError(arg, std::string(what) + " is not a valid MQTT UTF-8 string");
 }
 
+/// The firmware's default client id, "NodeMCU_" and the chip id in hex; here the chip id is made of the host id
+/// and the process id, so that two scripts on one machine do not take each other's session.
+std::string default_client_id() {
+    const auto chip = (static_cast<unsigned long>(gethostid()) ^ static_cast<unsigned long>(getpid())) & 0xffffffUL;
+    char id[24];
+    std::snprintf(id, sizeof id, "NodeMCU_%lx", chip);
+    return id;
+}
+
 }  // namespace
 
 ClientOptions parse_client_options(lua_State* L) {
+    // The firmware takes each positional argument only when it has the expected type (lua_isstring /
+    // lua_isnumber) and leaves the default otherwise; so do we, without its shift of the later positions.
     ClientOptions options;
-    options.client_id = std::string(opt_string(L, 1).value_or(""));
-    options.keepalive_seconds = static_cast<std::uint16_t>(opt_integer(L, 2, 60, 0, 65535, "keepalive"));
-    if (auto username = opt_string(L, 3)) options.username = std::string(*username);
-    if (auto password = opt_string(L, 4)) options.password = std::string(*password);
-    options.clean_session = opt_flag(L, 5, true, "cleansession");
-    options.max_message_length = static_cast<std::size_t>(opt_integer(L, 6, 1024, 1, max_packet_size, "max_message_length"));
+    options.client_id = lua_isstring(L, 1) != 0 ? std::string(check_string(L, 1)) : default_client_id();
+    if (lua_isnumber(L, 2) != 0) {
+        options.keepalive_seconds = static_cast<std::uint16_t>(check_integer(L, 2, 0, 65535, "keepalive"));
+    }
+    if (lua_isstring(L, 3) != 0) options.username = std::string(check_string(L, 3));
+    if (lua_isstring(L, 4) != 0) options.password = std::string(check_string(L, 4));
+    options.clean_session = lua_isnumber(L, 5) != 0 || lua_type(L, 5) == LUA_TBOOLEAN ? *to_flag(L, 5) : true;
+    if (lua_isnumber(L, 6) != 0) {
+        // 0 means the default, as in the firmware.
+        const std::int64_t length = check_integer(L, 6, 0, max_packet_size, "max_message_length");
+        if (length != 0) options.max_message_length = static_cast<std::size_t>(length);
+    }
     if (!lua_isnoneornil(L, options_arg)) parse_extension_options(L, options);
 
     check_utf8(options.client_id, 1, "client id");
@@ -233,7 +253,11 @@ ClientOptions parse_client_options(lua_State* L) {
         throw ArgError(1, "an empty client id needs cleansession 1");
     }
     if (options.username) check_utf8(*options.username, 3, "username");
-    if (options.password && !options.username) throw ArgError(4, "a password needs a username");
+    if (options.password && !options.username) {
+        // [MQTT-3.1.2-22] forbids a password without a user name; the firmware never reads one there either.
+        std::fputs("nmqtt: note: mqtt.Client() password without a user name: ignored, as on NodeMCU\n", stderr);
+        options.password.reset();
+    }
     return options;
 }
 

@@ -83,7 +83,7 @@ const SessionOptions& Session::options() const noexcept { return impl_->options;
 State Session::state() const noexcept { return impl_->state; }
 
 std::error_code Session::set_will(std::optional<WillMessage> will) {
-    if (impl_->state != State::idle) return Errc::already_connected;
+    // Also while connecting or connected: the CONNECT already sent keeps its will, the next one carries this.
     if (will) {
         if (auto ec = validate_will(*will)) return ec;
     }

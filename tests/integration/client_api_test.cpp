@@ -94,12 +94,9 @@ TEST(ClientApiTest, LwtChecksItsArguments) {
     }
     client.lwt("a", "x", 2, true);
     ASSERT_TRUE(connect_and_wait(client, broker.host(), broker.port()));
-    try {
-        client.lwt("a", "y");
-        FAIL() << "lwt() while connected must throw";
-    } catch (const std::system_error& e) {
-        EXPECT_EQ(e.code(), Errc::already_connected);
-    }
+    // While connected: accepted for the next connect, as NodeMCU's lwt() is; bad arguments still throw.
+    EXPECT_NO_THROW(client.lwt("a", "y"));
+    EXPECT_THROW(client.lwt("a/#", "y"), std::system_error);
 }
 
 // ---- connecting -----------------------------------------------------------------------------------------

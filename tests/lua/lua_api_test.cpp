@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "lua_test_support.hpp"
+#include "support/fault_proxy.hpp"
 
 namespace nmqtt::test::lua {
 namespace {
@@ -58,17 +59,11 @@ TEST(LuaApi, BadArgumentsRaiseLuaErrors) {
     const auto r = run_script(script("bad_args.lua"), address(broker));
     ASSERT_TRUE(r.status.success()) << describe(r);
     EXPECT_EQ(r.out,
-        "client id type\tbad argument #1 to 'Client' (string expected, got table)\n"
-        "keepalive type\tbad argument #2 to 'Client' (number expected, got string)\n"
         "keepalive low\tbad argument #2 to 'Client' (keepalive must be in 0..65535, got -1)\n"
         "keepalive high\tbad argument #2 to 'Client' (keepalive must be in 0..65535, got 65536)\n"
         "keepalive float\tbad argument #2 to 'Client' (number has no integer representation)\n"
-        "cleansession 2\tbad argument #5 to 'Client' (cleansession must be a boolean or 0/1)\n"
-        "cleansession type\tbad argument #5 to 'Client' (boolean or 0/1 expected, got string)\n"
         "empty id clean 0\tbad argument #1 to 'Client' (an empty client id needs cleansession 1)\n"
         "empty id clean false\tbad argument #1 to 'Client' (an empty client id needs cleansession 1)\n"
-        "password alone\tbad argument #4 to 'Client' (a password needs a username)\n"
-        "max length 0\tbad argument #6 to 'Client' (max_message_length must be in 1..268435460, got 0)\n"
         "options type\tbad argument #7 to 'Client' (table expected, got string)\n"
         "option unknown\tbad argument #7 to 'Client' (unknown option 'cafile')\n"
         "option value\tbad argument #7 to 'Client' (option 'connect_timeout' must be an integer in 0..86400000)\n"
@@ -108,12 +103,11 @@ TEST(LuaApi, BadArgumentsRaiseLuaErrors) {
         "publish payload type\tbad argument #2 to 'publish' (string expected, got table)\n"
         "publish qos 3\tbad argument #3 to 'publish' (QoS must be 0, 1 or 2, got 3)\n"
         "publish qos -1\tbad argument #3 to 'publish' (QoS must be 0, 1 or 2, got -1)\n"
-        "publish qos type\tbad argument #3 to 'publish' (QoS 0, 1 or 2 expected, got string)\n"
-        "publish retain 2\tbad argument #4 to 'publish' (retain must be a boolean or 0/1)\n"
+        "publish qos type\tbad argument #3 to 'publish' (number expected, got string)\n"
+        "publish retain type\tbad argument #4 to 'publish' (number expected, got string)\n"
         "publish plus\tbad argument #1 to 'publish' (wildcards are not allowed in a topic name)\n"
         "publish hash\tbad argument #1 to 'publish' (wildcards are not allowed in a topic name)\n"
         "publish empty topic\tbad argument #1 to 'publish' (empty topic name)\n"
-        "publish callback type\tbad argument #5 to 'publish' (function expected, got number)\n"
         "subscribe filter\tbad argument #1 to 'subscribe' (malformed topic filter 'a/#/c' (invalid topic filter))\n"
         "subscribe plus\tbad argument #1 to 'subscribe' (malformed topic filter 'a+/b' (invalid topic filter))\n"
         "subscribe empty\tbad argument #1 to 'subscribe' (malformed topic filter '' (invalid topic filter))\n"
@@ -123,34 +117,76 @@ TEST(LuaApi, BadArgumentsRaiseLuaErrors) {
         "subscribe table key\tbad argument #1 to 'subscribe' (table keys must be topic filters (strings))\n"
         "subscribe table filter\tbad argument #1 to 'subscribe' (malformed topic filter 'a/#/b' (invalid topic filter))\n"
         "subscribe empty table\tbad argument #1 to 'subscribe' (empty table: no topic to subscribe to)\n"
-        "subscribe callback\tbad argument #3 to 'subscribe' (function expected, got string)\n"
         "unsubscribe filter\tbad argument #1 to 'unsubscribe' (malformed topic filter '#/a' (invalid topic filter))\n"
         "unsubscribe empty table\tbad argument #1 to 'unsubscribe' (empty table: no topic to unsubscribe from)\n"
         "unsubscribe key\tbad argument #1 to 'unsubscribe' (table keys must be topic filters (strings))\n"
-        "on event\tbad argument #1 to 'on' (invalid event 'connected' (connect, connfail, suback, unsuback, puback, message, overflow, offline or reconnect))\n"
+        "on event\tbad argument #1 to 'on' (invalid option 'connected')\n"
         "on function\tbad argument #2 to 'on' (function expected, got string)\n"
         "on reconnect function\tbad argument #2 to 'on' (function expected, got number)\n"
         "lwt topic\tbad argument #1 to 'lwt' (wildcards are not allowed in a topic name)\n"
         "lwt qos\tbad argument #3 to 'lwt' (QoS must be 0, 1 or 2, got 7)\n"
-        "lwt message\tbad argument #2 to 'lwt' (string expected, got nil)\n"
+        "lwt message\tbad argument #2 to 'lwt' (need lwt message)\n"
+        "lwt topic type\tbad argument #1 to 'lwt' (need lwt topic)\n"
         "connect host\tbad argument #1 to 'connect' (string expected, got nil)\n"
         "connect port 0\tbad argument #2 to 'connect' (port must be in 1..65535, got 0)\n"
         "connect port high\tbad argument #2 to 'connect' (port must be in 1..65535, got 70000)\n"
-        "connect secure 2\tbad argument #3 to 'connect' (secure must be a boolean or 0/1)\n"
-        "connect callback\tbad argument #4 to 'connect' (function expected, got string)\n"
         "bad self\tbad argument #1 to 'publish' (mqtt.client expected, got table)\n"
         "bad self string\tbad argument #1 to 'close' (mqtt.client expected, got string)\n"
         "connect while connecting\talready connected\n"
-        "lwt while connecting\tlwt() must be called before connect()\n"
         "tmr interval 0\tbad argument #1 to 'alarm' (interval must be in 1..2147483647, got 0)\n"
         "tmr mode\tbad argument #2 to 'alarm' (mode must be in 0..2, got 3)\n"
         "tmr function\tbad argument #3 to 'register' (function expected, got nil)\n"
         "tmr static id\tbad argument #1 to 'alarm' (timer id must be in 0..6, got 7)\n"
         "tmr self\tbad argument #1 to 'start' (timer object or static timer id 0..6 expected, got table)\n"
         "tmr interval method\tbad argument #1 to 'interval' (interval must be in 1..2147483647, got -5)\n"
-        "connect twice\talready connected\n"
-        "lwt after connect\tlwt() must be called before connect()\n");
+        "connect twice\talready connected\n");
     EXPECT_EQ(r.err, "");
+}
+
+// 2016-era call shapes the firmware accepts (issue 10): connect(h, p, 0, 1, cb) makes cb the failure
+// callback; connect(h, "port", 0, 0) connects with no callbacks; numeric strings for numbers; cleansession 2;
+// max_message_length 0 (the default); subscribe({t=q}, 0, cb) subscribes and skips the 0; publish with a
+// stray 42 where the callback goes. Each skipped value is named once on stderr.
+TEST(LuaApi, FirmwareCallShapes2016Style) {
+    MosquittoFixture broker;
+    const auto r = run_script(script("shapes_2016.lua"), address(broker, {std::to_string(free_loopback_port())}));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "failure slot\t-5\n"
+        "on connect\n"
+        "subscribe\ttrue\n"
+        "publish\ttrue\n"
+        "publish\ttrue\n"
+        "subscribe completion\n"
+        "message\ttrue\tfirst\n"
+        "message\ttrue\tlast\n"
+        "offline\n");
+    EXPECT_EQ(r.err,
+        "nmqtt: deprecated: connect()'s `secure` as integer 0/1; pass false or true\n"
+        "nmqtt: note: connect() argument #4 is a number, not a function: ignored, as on NodeMCU\n"
+        "nmqtt: note: subscribe() argument #2 is a number, not a function: ignored, as on NodeMCU\n"
+        "nmqtt: note: publish() argument #5 is a number, not a function: ignored, as on NodeMCU\n");
+}
+
+// 3.0-era shapes: lwt() after connect() is stored and sent with the next CONNECT (the firmware's behaviour,
+// no error): a clean close publishes nothing, the reconnect carries the will, a cut publishes it.
+TEST(LuaApi, FirmwareCallShapes3StyleLwtAfterConnect) {
+    MosquittoFixture broker;
+    FaultProxy proxy(broker.host(), broker.port());
+    Process runner(nmqtt_run(script("shapes_3.lua"), address(broker, {std::to_string(proxy.port())})));
+    ASSERT_TRUE(runner.wait_for_stdout("ready\n", 20s)) << runner.stdout_text() << runner.stderr_text();
+    proxy.cut_all();
+    const auto status = runner.wait_or_kill(20s);
+    EXPECT_TRUE(status.success()) << runner.stderr_text();
+    EXPECT_EQ(runner.stdout_text(),
+        "lwt while connected\n"
+        "close\ttrue\n"
+        "victim offline\t1\n"
+        "ready\n"
+        "victim offline\t2\n"
+        "will\ttrue\tlate will\n");
+    EXPECT_EQ(runner.stderr_text(),
+        "nmqtt: note: unsubscribe() argument #2 is a string, not a function: ignored, as on NodeMCU\n");
 }
 
 }  // namespace

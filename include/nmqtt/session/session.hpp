@@ -230,8 +230,9 @@ public:
     [[nodiscard]] const SessionOptions& options() const noexcept;
     [[nodiscard]] State state() const noexcept;
 
-    /// Changes the will before a connection is made (NodeMCU lwt()). Errors: bad_topic_name, bad_utf8,
-    /// bad_qos, already_connected (not idle).
+    /// Sets the will of the next CONNECT (NodeMCU lwt()). Allowed in every state, as the firmware allows
+    /// lwt() at any time: a connection already opened keeps the will its CONNECT carried.
+    /// Errors: bad_topic_name, bad_utf8, bad_qos.
     [[nodiscard]] std::error_code set_will(std::optional<WillMessage> will);
 
     /// Starts a connection: queues CONNECT as the first packet [MQTT-3.1.0-1] and arms the write and
