@@ -125,6 +125,11 @@ public:
     /// cancelled (or a close is already under way), false when idle.
     bool close();
 
+    /// Replaces ClientOptions::tls for the connections opened after the call (NodeMCU's tls.cert.verify() and
+    /// tls.cert.auth() act this way); the connection already open keeps its settings. Loading errors surface
+    /// at the next secure connect(), as for the constructor's options. Allocates; not thread-safe.
+    void set_tls(TlsOptions tls);
+
     /// client:lwt(topic, message[, qos[, retain]]): the will for the next connect() (also when called while
     /// connected or connecting, as in the firmware: the current connection keeps the will it was opened with).
     /// Throws std::system_error: bad_topic_name, bad_utf8, bad_qos, packet_too_large.

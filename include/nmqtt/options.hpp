@@ -26,6 +26,12 @@ struct TlsOptions {
     std::string cert_file;   ///< client certificate (PEM) for mutual TLS ("" = none)
     std::string key_file;    ///< client private key (PEM) for mutual TLS ("" = none)
     std::string server_name; ///< SNI and name to verify ("" = the host passed to connect())
+    /// The same in memory (NodeMCU's tls.cert.verify(pem) / tls.cert.auth(cert, key)): PEM text, used
+    /// besides (CA) or instead of (certificate, key) the files above. "" = none. A CA given here or in a file
+    /// replaces the system trust store.
+    std::string ca_pem;
+    std::string cert_pem;
+    std::string key_pem;
 };
 
 /// Completes a name resolution: an error (any non-zero code counts as "not found", NodeMCU -3), or the

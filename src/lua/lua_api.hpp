@@ -15,6 +15,7 @@ namespace nmqtt::lua {
 int open_mqtt(lua_State* L);
 /// lua_CFunction: pushes the `tmr` module table (NodeMCU's timer module: timer objects and the static API).
 int open_tmr(lua_State* L);
+int open_tls(lua_State* L);
 /// Loads both as globals `mqtt` and `tmr` and as package.loaded["mqtt"], ["tmr"] and ["mqtt.tmr"].
 void open_globals(lua_State* L);
 

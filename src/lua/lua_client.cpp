@@ -9,7 +9,7 @@
 namespace nmqtt::lua {
 
 LuaClient::LuaClient(Runtime& runtime, ClientOptions options)
-    : Object(runtime), client_(std::make_unique<Client>(runtime.io(), std::move(options))) {
+    : Object(runtime), base_tls_(options.tls), client_(std::make_unique<Client>(runtime.io(), std::move(options))) {
     install_callbacks();
 }
 
@@ -30,8 +30,25 @@ void LuaClient::install_callbacks() {
     client_->on_reconnect([this](Client&, const ReconnectInfo& info) { handle_reconnect(info); });
 }
 
+void LuaClient::apply_tls_module() {
+    const TlsModuleSettings& module = runtime().tls_settings();
+    if (module.version == tls_version_) return;
+    tls_version_ = module.version;
+    TlsOptions tls = base_tls_;
+    if (!module.ca_pem.empty()) tls.ca_pem = module.ca_pem;
+    if (module.verify) tls.verify_peer = *module.verify;
+    if (module.auth) {
+        tls.cert_pem = module.cert_pem;
+        tls.key_pem = module.key_pem;
+        tls.cert_file.clear();
+        tls.key_file.clear();
+    }
+    client_->set_tls(std::move(tls));
+}
+
 void LuaClient::connect(std::string host, std::uint16_t port, bool secure) {
     if (is_active()) throw LuaError("already connected");
+    apply_tls_module();
     connecting_ = true;
     waiting_ = false;  // a pending automatic attempt is replaced by this one (or cancelled if it throws)
     update_anchor();

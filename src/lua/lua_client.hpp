@@ -58,6 +58,8 @@ public:
 
 private:
     void install_callbacks();
+    /// Gives the client the tls module's settings over its own TLS options, when they changed.
+    void apply_tls_module();
     void handle_connect();
     void handle_connfail(int reason);
     void handle_offline();
@@ -81,6 +83,8 @@ private:
     };
     void start_pending_connect();
 
+    TlsOptions base_tls_;              // the options table's TLS settings
+    std::uint64_t tls_version_ = 0;    // the tls module's settings last applied
     std::unique_ptr<Client> client_;
     std::optional<PendingConnect> pending_connect_;  // connect() while the previous connection was closing
     lua_Integer next_key_ = 0;

@@ -81,10 +81,13 @@ int open_mqtt(lua_State* L) { return guarded<open_mqtt_impl>(L); }
 void open_globals(lua_State* L) {
     luaL_requiref(L, "mqtt", open_mqtt, 1);
     luaL_requiref(L, "tmr", open_tmr, 1);
+    luaL_requiref(L, "tls", open_tls, 1);
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -3);
     lua_setfield(L, -2, "mqtt.tmr");
-    lua_pop(L, 3);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "mqtt.tls");
+    lua_pop(L, 4);
 }
 
 LoopOutcome run_event_loop(lua_State* L, std::optional<std::chrono::milliseconds> timeout) {

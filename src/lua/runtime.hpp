@@ -62,6 +62,17 @@ struct LoopOutcome {
     int signal = 0;
 };
 
+/// What the `tls` module was told (tls.cert.verify / tls.cert.auth). Clients apply it to the connections they
+/// open after the call, on top of their own TLS options; `version` tells them it changed.
+struct TlsModuleSettings {
+    std::uint64_t version = 0;           ///< 0: the tls module was never used
+    std::optional<bool> verify;          ///< tls.cert.verify(true|false); unset: verify (system CAs or ca_pem)
+    std::string ca_pem;                  ///< tls.cert.verify(pem): trusted CAs, replacing the system store
+    bool auth = false;                   ///< tls.cert.auth(...) enabled: present cert_pem/key_pem
+    std::string cert_pem;
+    std::string key_pem;
+};
+
 class Runtime {
 public:
     /// Returns the runtime of L's global state, creating it (and its registry tables) on first use.
@@ -107,6 +118,8 @@ public:
     [[nodiscard]] bool is_idle() const noexcept { return anchored_count_ == 0; }
     /// True the first time it is called for `key` (one-time warnings).
     bool first_time(const std::string& key);
+    /// The tls module's settings of this Lua state.
+    [[nodiscard]] TlsModuleSettings& tls_settings() noexcept { return tls_settings_; }
 
     /// Makes `L` the active state for the lifetime of the guard (calls into Lua go to it).
     class Enter {
@@ -140,6 +153,7 @@ private:
     std::vector<std::shared_ptr<Object>> graveyard_;
     std::optional<asio::signal_set> signals_;
     std::unordered_set<std::string> said_;
+    TlsModuleSettings tls_settings_;
     std::optional<std::string> error_;
     std::size_t anchored_count_ = 0;
     int signal_ = 0;

@@ -257,6 +257,8 @@ bool Client::close() {
     return impl_->connection_.close() || was_waiting;
 }
 
+void Client::set_tls(TlsOptions tls) { impl_->connection_.set_tls_options(std::move(tls)); }
+
 void Client::lwt(std::string topic, std::string message, int qos, bool retain) {
     if (!is_valid_qos(qos)) throw std::system_error(make_error_code(Errc::bad_qos), "nmqtt::Client::lwt");
     auto ec = impl_->connection_.session().set_will(

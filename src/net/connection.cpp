@@ -147,6 +147,11 @@ void Connection::schedule_drain() {
 
 // ---- requests from the facade ---------------------------------------------------------------------------
 
+void Connection::set_tls_options(TlsOptions options) {
+    tls_options_ = std::move(options);
+    tls_context_.reset();
+}
+
 void Connection::connect(const std::string& host, std::uint16_t port, bool secure) {
     if (session_.state() != session::State::idle) throw std::system_error(make_error_code(Errc::already_connected));
     std::shared_ptr<asio::ssl::context> tls;

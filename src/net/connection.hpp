@@ -62,6 +62,8 @@ public:
     /// TCP connect and TLS handshake too. Throws std::system_error: already_connected unless idle;
     /// invalid_argument when a TLS file cannot be loaded.
     void connect(const std::string& host, std::uint16_t port, bool secure);
+    /// New TLS settings for the next secure connect (the context is rebuilt then).
+    void set_tls_options(TlsOptions options);
 
     /// Connected: DISCONNECT after the queued output, then ConnectionLost. Connecting: cancels silently.
     /// Returns false when there is nothing to close.

@@ -20,7 +20,12 @@ namespace {
 
 void load_trust(asio::ssl::context& context, const TlsOptions& options) {
     std::error_code ec;
+    if (!options.ca_pem.empty()) {
+        context.add_certificate_authority(asio::buffer(options.ca_pem), ec);
+        if (ec) throw_tls_config_error("ca_pem", "(in memory)", ec);
+    }
     if (options.ca_file.empty() && options.ca_path.empty()) {
+        if (!options.ca_pem.empty()) return;
         context.set_default_verify_paths(ec);
         if (ec) throw_tls_config_error("the system trust store", "", ec);
         return;
@@ -37,6 +42,14 @@ void load_trust(asio::ssl::context& context, const TlsOptions& options) {
 
 void load_identity(asio::ssl::context& context, const TlsOptions& options) {
     std::error_code ec;
+    if (!options.cert_pem.empty()) {
+        context.use_certificate_chain(asio::buffer(options.cert_pem), ec);
+        if (ec) throw_tls_config_error("cert_pem", "(in memory)", ec);
+    }
+    if (!options.key_pem.empty()) {
+        context.use_private_key(asio::buffer(options.key_pem), asio::ssl::context::pem, ec);
+        if (ec) throw_tls_config_error("key_pem", "(in memory)", ec);
+    }
     if (!options.cert_file.empty()) {
         context.use_certificate_chain_file(options.cert_file, ec);
         if (ec) throw_tls_config_error("cert_file", options.cert_file, ec);

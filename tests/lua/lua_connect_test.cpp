@@ -161,5 +161,70 @@ TEST(LuaConnect, TlsWithClientCertificate) {
     EXPECT_TRUE(without.out == "connfail\t-4\n" || without.out == "connfail\t-5\n") << without.out;
 }
 
+// The tls module (issue 10): a CA given only through tls.cert.verify(pem) verifies the broker; another CA
+// does not (-5); tls.cert.verify(false) connects without verifying, with a warning.
+TEST(LuaConnect, TlsModuleVerifyWithPem) {
+    MosquittoOptions options;
+    options.tls = true;
+    MosquittoFixture broker(options);
+    const auto& certs = tls_certs();
+    auto run = [&](const char* mode) {
+        return run_script(script("tls_module.lua"),
+                          {broker.host(), std::to_string(broker.tls_port()), certs.ca_cert.string(),
+                           certs.client_cert.string(), certs.client_key.string(), certs.other_ca_cert.string(), mode});
+    };
+    const auto good = run("verify");
+    ASSERT_TRUE(good.status.success()) << describe(good);
+    EXPECT_EQ(good.out, "verify\ttrue\nconnected\n");
+    EXPECT_EQ(good.err, "nmqtt: deprecated: tls.cert.verify's PEM-string interface (the firmware prefers a callback)\n");
+    const auto wrong = run("wrong-ca");
+    ASSERT_TRUE(wrong.status.success()) << describe(wrong);
+    EXPECT_EQ(wrong.out, "verify\ttrue\nconnfail\t-5\n");
+    const auto off = run("verify-off");
+    ASSERT_TRUE(off.status.success()) << describe(off);
+    EXPECT_EQ(off.out, "verify\ttrue\nconnected\n");
+    EXPECT_NE(off.err.find("tls.cert.verify(false)"), std::string::npos) << off.err;
+}
+
+// Mutual TLS through tls.cert.auth(cert, key) only; without it the broker refuses.
+TEST(LuaConnect, TlsModuleClientCertificate) {
+    MosquittoOptions options;
+    options.tls = true;
+    options.require_client_cert = true;
+    MosquittoFixture broker(options);
+    const auto& certs = tls_certs();
+    auto run = [&](const char* mode) {
+        return run_script(script("tls_module.lua"),
+                          {broker.host(), std::to_string(broker.tls_port()), certs.ca_cert.string(),
+                           certs.client_cert.string(), certs.client_key.string(), certs.other_ca_cert.string(), mode});
+    };
+    const auto with_cert = run("auth");
+    ASSERT_TRUE(with_cert.status.success()) << describe(with_cert);
+    EXPECT_EQ(with_cert.out, "verify\ttrue\nauth\ttrue\nconnected\n");
+    const auto without = run("verify");
+    ASSERT_TRUE(without.status.success()) << describe(without);
+    EXPECT_TRUE(without.out == "verify\ttrue\nconnfail\t-4\n" || without.out == "verify\ttrue\nconnfail\t-5\n")
+        << without.out;
+}
+
+// Bad PEM data and bad arguments are Lua errors naming what is wrong; nothing crashes.
+TEST(LuaConnect, TlsModuleBadInput) {
+    const auto& certs = tls_certs();
+    const auto r = run_script(script("tls_module.lua"),
+                              {"127.0.0.1", "1", certs.ca_cert.string(), certs.client_cert.string(),
+                               certs.client_key.string(), certs.other_ca_cert.string(), "bad",
+                               certs.other_ca_key.string()});
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "verify garbage\ttls.cert.verify: no certificate in the PEM data (expected -----BEGIN CERTIFICATE-----)\n"
+        "auth no key\ttls.cert.auth: no private key in the PEM data (expected -----BEGIN ... PRIVATE KEY-----)\n"
+        "auth wrong key\ttls.cert.auth: the private key does not match the certificate\n"
+        "auth true before any\tno certificates found\n"
+        "verify callback error\tboom\n"
+        "setDebug type\tbad argument #1 to 'setDebug' (number expected, got string)\n"
+        "setMaxFragmentLength\ttrue\n"
+        "setDebug\n");
+}
+
 }  // namespace
 }  // namespace nmqtt::test::lua

@@ -145,7 +145,7 @@ TEST(LuaModule, StockInterpreterWithMqttSo) {
     const auto r = run_process(argv, script_timeout, options);
     ASSERT_TRUE(r.status.success()) << describe(r);
     EXPECT_EQ(r.out,
-        "loaded\ttrue\t2\n"
+        "loaded\ttrue\t2\tfunction\n"
         "idle before run\tfalse\n"
         "connected\n"
         "message\tstandalone/t\thello\n"

@@ -3,7 +3,7 @@
 -- arg: host port
 local mqtt = require("mqtt")
 local tmr = require("mqtt.tmr")
-print("loaded", mqtt._VERSION ~= nil, tmr.ALARM_AUTO)
+print("loaded", mqtt._VERSION ~= nil, tmr.ALARM_AUTO, type(require("mqtt.tls").cert.verify))
 
 local m = mqtt.Client("nmqtt-standalone", 30)
 m:on("message", function(c, topic, data)
