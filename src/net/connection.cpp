@@ -330,11 +330,16 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
     settle();
 }
 
-// Linux turns quick ACKs off again after a while; re-arming them after each read keeps our ACKs immediate.
-// Without it a broker that leaves Nagle's algorithm on (mosquitto's default: set_tcp_nodelay false) holds
-// its second small write (a forwarded PUBLISH after a PUBACK) until our delayed ACK, 40 ms later.
+// Linux turns quick ACKs off again once the connection looks interactive (we send soon after receiving);
+// re-arming them after a read keeps our ACKs immediate. Without it a broker that leaves Nagle's algorithm
+// on (mosquitto's default: set_tcp_nodelay false) holds its second small write (a forwarded PUBLISH after
+// a PUBACK) until our delayed ACK, 40 ms later. A connection that only receives (a QoS 0 subscriber) stays
+// in quick-ACK mode by itself, so the re-arm is made only after we wrote, or when we are about to: no
+// setsockopt per read while nothing is owed to the broker.
 void Connection::acknowledge_quickly(Transport& transport) noexcept {
 #ifdef TCP_QUICKACK
+    if (!transport.wrote_since_quickack && session_.pending_output().empty()) return;
+    transport.wrote_since_quickack = false;
     const int on = 1;
     (void)::setsockopt(transport.stream.socket().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 #else
@@ -361,6 +366,7 @@ void Connection::on_written(Transport& transport, std::error_code error, std::si
         fail_transport(Errc::connection_closed, error.message());
         return;
     }
+    if (n != 0) transport.wrote_since_quickack = true;
     session_.consume_output(n, now());
     drain_events();
     if (is_current(transport)) settle();

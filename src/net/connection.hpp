@@ -104,7 +104,7 @@ private:
     void start_tls_read(Transport& transport);
     void on_readable(Transport& transport, std::error_code error);
     void on_read(Transport& transport, std::error_code error, Bytes input);
-    static void acknowledge_quickly(Transport& transport) noexcept;
+    void acknowledge_quickly(Transport& transport) noexcept;
     void on_written(Transport& transport, std::error_code error, std::size_t n);
     void on_timer(Transport& transport, std::uint64_t sequence, std::error_code error);
 

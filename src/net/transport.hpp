@@ -50,6 +50,9 @@ struct Transport : std::enable_shared_from_this<Transport> {
     bool open = false;     ///< TCP (and TLS) up: the session's bytes flow
     bool reading = false;
     bool writing = false;
+    /// Bytes were written since TCP_QUICKACK was last re-armed (or never armed): sending is what can turn
+    /// Linux's delayed ACKs back on, so only then does a read re-arm it.
+    bool wrote_since_quickack = true;
     std::optional<TimePoint> armed_deadline;
     std::uint64_t timer_sequence = 0;
 
