@@ -47,6 +47,32 @@ struct ReconnectInfo {
     BrokerAddress broker;
 };
 
+/// The broker's answer to one request, MQTT 5.0 detail included (extension): what the AckCompletion of
+/// publish(OutgoingMessage), subscribe(entries, properties) and unsubscribe(filters, properties) receives.
+/// Views are valid during the call only.
+struct Acknowledgement {
+    std::error_code error;  ///< empty on success; refused_by_server for a PUBACK/PUBREC code >= 0x80
+    PacketId packet_id = 0; ///< 0 for QoS 0 and for a request that failed before being sent
+    /// publish: the PUBACK (QoS 1) or PUBREC/PUBCOMP (QoS 2) reason code; 0 for QoS 0 and at 3.1.1.
+    std::uint8_t reason_code = 0;
+    /// subscribe: one SUBACK code per filter (3.1.1: 0..2 or 0x80; 5.0: reason codes). unsubscribe: one
+    /// UNSUBACK reason code per filter (empty at 3.1.1, whose UNSUBACK has none).
+    std::span<const std::uint8_t> reason_codes{};
+    protocol::PropertiesView properties{};  ///< the ack's properties (Reason String, User Properties)
+};
+
+/// A message to publish with its MQTT 5.0 properties (extension; see Client::publish(OutgoingMessage)).
+struct OutgoingMessage {
+    std::string_view topic;
+    std::string_view payload;
+    int qos = 0;
+    bool retain = false;
+    /// Payload Format Indicator, Message Expiry Interval, Content Type, Response Topic, Correlation Data,
+    /// User Properties (copied). Must be empty at 3.1.1. Not Topic Alias (the session assigns aliases) nor
+    /// Subscription Identifier [MQTT-3.3.4-6].
+    protocol::PropertiesView properties{};
+};
+
 /// An MQTT 3.1.1 client with the API of NodeMCU's mqtt module, on standalone Asio, TCP or TLS.
 ///
 /// Callbacks run on the thread running the io_context (run()/run_for()/poll(), or the caller's own loop),
@@ -77,6 +103,8 @@ public:
         std::function<void(std::error_code error, PacketId packet_id, std::span<const std::uint8_t> granted)>;
     using UnsubscribeCompletion = std::function<void(std::error_code error, PacketId packet_id)>;
     using ReconnectCallback = std::function<void(Client&, const ReconnectInfo& info)>;
+    /// Completion of the MQTT 5.0 overloads (extension): reason codes and properties of the ack.
+    using AckCompletion = std::function<void(const Acknowledgement& ack)>;
 
     /// mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]). Owns its
     /// io_context. Throws std::system_error (bad_utf8, empty_client_id_needs_clean_session,
@@ -124,6 +152,12 @@ public:
     /// wait silently. Stops automatic reconnection in every case. Returns true when something was closed or
     /// cancelled (or a close is already under way), false when idle.
     bool close();
+    /// MQTT 5.0 close (extension): as close(), with the DISCONNECT's reason code (0x00 normal, 0x04 with
+    /// will message, ...), a new Session Expiry Interval and properties (Reason String, User Properties;
+    /// copied). At 3.1.1 the request is ignored and a plain DISCONNECT is sent. Returns false as close(),
+    /// and false with invalid_argument in last_error() for a request the standard forbids (a Session Expiry
+    /// change from 0 at CONNECT to non-zero, a reason code DISCONNECT cannot carry, bad properties).
+    bool close(const session::DisconnectRequest& request);
 
     /// Replaces ClientOptions::tls for the connections opened after the call (NodeMCU's tls.cert.verify() and
     /// tls.cert.auth() act this way); the connection already open keeps its settings. Loading errors surface
@@ -134,6 +168,11 @@ public:
     /// connected or connecting, as in the firmware: the current connection keeps the will it was opened with).
     /// Throws std::system_error: bad_topic_name, bad_utf8, bad_qos, packet_too_large.
     void lwt(std::string topic, std::string message, int qos = 0, bool retain = false);
+    /// The same with MQTT 5.0 Will Properties (extension; copied): Will Delay Interval, Message Expiry
+    /// Interval, Payload Format Indicator, Content Type, Response Topic, Correlation Data, User Properties.
+    /// Throws as above, and bad_property_id / property_not_allowed / ... for properties a will cannot carry,
+    /// invalid_argument for any property at 3.1.1.
+    void lwt(std::string topic, std::string message, int qos, bool retain, protocol::PropertiesView properties);
 
     /// client:on(event, callback). Passing an empty function unregisters. For connfail, message and overflow
     /// the callback is called without the extra arguments; on_connfail()/on_message()/on_overflow() pass them.
@@ -157,6 +196,10 @@ public:
     /// Allocates nothing in steady state when `done` is empty or fits std::function's small buffer.
     bool publish(std::string_view topic, std::string_view payload, int qos = 0, bool retain = false,
                  Callback on_puback = {}, PublishCompletion done = {});
+    /// Publishes a message with MQTT 5.0 properties (extension). The "puback" callback runs as above; `done`
+    /// gets the ack's reason code and properties. Returns false as above, and with invalid_argument for
+    /// properties a PUBLISH may not carry from a client (or any property at 3.1.1).
+    bool publish(const OutgoingMessage& message, AckCompletion done = {});
 
     /// client:subscribe(topic, qos[, function(client)]) and client:subscribe(table[, function(client)]): one
     /// SUBSCRIBE for all filters. "suback" runs on the SUBACK (whatever its codes); `done` gets the codes.
@@ -165,12 +208,24 @@ public:
     bool subscribe(std::string_view filter, int qos = 0, Callback on_suback = {}, SubscribeCompletion done = {});
     bool subscribe(std::span<const std::pair<std::string, int>> filters, Callback on_suback = {},
                    SubscribeCompletion done = {});
+    /// Subscribes with MQTT 5.0 subscription options (No Local, Retain As Published, Retain Handling) and
+    /// SUBSCRIBE properties (Subscription Identifier, User Properties) (extension; the filters are copied).
+    /// "suback" runs as above; `done` gets the SUBACK's reason codes and properties. Returns false as above,
+    /// and with wildcard_not_supported, shared_not_supported, subscription_id_not_supported when the server
+    /// said it cannot serve the request, invalid_argument for No Local on a shared subscription or for v5
+    /// options at 3.1.1.
+    bool subscribe(std::span<const protocol::SubscribeEntry> entries, protocol::PropertiesView properties = {},
+                   AckCompletion done = {});
 
     /// client:unsubscribe(topic[, function(client)]) and client:unsubscribe(table[, function(client)]).
     /// Returns false as subscribe() (bad_qos excepted).
     bool unsubscribe(std::string_view filter, Callback on_unsuback = {}, UnsubscribeCompletion done = {});
     bool unsubscribe(std::span<const std::string> filters, Callback on_unsuback = {},
                      UnsubscribeCompletion done = {});
+    /// Unsubscribes with UNSUBSCRIBE properties (User Properties) (extension); `done` gets the UNSUBACK's
+    /// reason codes and properties. Returns false as above.
+    bool unsubscribe(std::span<const std::string_view> filters, protocol::PropertiesView properties,
+                     AckCompletion done = {});
 
     /// Why the last publish/subscribe/unsubscribe returned false, or why the last connection attempt failed
     /// or the last connection ended (set before "connfail"/"offline" run): host_not_found, server_not_found,
@@ -183,6 +238,18 @@ public:
     /// "TLS handshake or certificate verification failed: 127.0.0.1:8883: certificate verify failed
     /// (hostname mismatch)"). Empty until a connection attempt failed or a connection ended.
     [[nodiscard]] std::string last_error_message() const;
+    /// MQTT 5.0 detail of the last connection failure or end (extension), set before "connfail"/"offline"
+    /// run: the CONNACK's Connect Reason Code of a refusal (0x80..0xA2), the reason code of the server's
+    /// DISCONNECT (error server_disconnected), or the reason code our own DISCONNECT carried after a protocol
+    /// error of the server (0x81, 0x82, 0x93, 0x94, 0x95). 0 when none (and always at 3.1.1).
+    [[nodiscard]] std::uint8_t last_reason_code() const noexcept;
+    /// The properties that came with it (Reason String, Server Reference, User Properties); empty when none.
+    [[nodiscard]] protocol::PropertiesView last_properties() const noexcept;
+    /// The properties of the CONNACK that accepted the current (or last) connection (MQTT 5.0: Assigned
+    /// Client Identifier, Server Keep Alive, limits, Response Information, ...); empty at 3.1.1.
+    [[nodiscard]] protocol::PropertiesView connack_properties() const noexcept;
+    /// The client identifier in use: the one configured, or the server's Assigned Client Identifier.
+    [[nodiscard]] std::string_view client_id() const noexcept;
     [[nodiscard]] bool is_connected() const noexcept;   ///< CONNACK accepted, not closing
     [[nodiscard]] bool is_connecting() const noexcept;  ///< between connect() and the CONNACK
     /// Waiting for the delay before an automatic reconnection attempt (extension).

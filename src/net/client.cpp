@@ -99,7 +99,8 @@ class Completions {
 public:
     // UNSUBACK completions have the same signature as PUBLISH ones, so one alternative holds both.
     static_assert(std::is_same_v<Client::PublishCompletion, Client::UnsubscribeCompletion>);
-    using Entry = std::variant<std::monostate, Client::PublishCompletion, Client::SubscribeCompletion>;
+    using Entry = std::variant<std::monostate, Client::PublishCompletion, Client::SubscribeCompletion,
+                               Client::AckCompletion>;
     /// Tag of a request without a completion. Never 0: the session reports QoS 0 writes only for tags != 0,
     /// and the "puback" callback needs them.
     static constexpr std::uint64_t none = std::numeric_limits<std::uint64_t>::max();
@@ -175,19 +176,28 @@ struct Client::Impl final : net::ConnectionObserver {
     }
 
     // ---- net::ConnectionObserver: events to callbacks
-    void on_connected(const session::Connected&) override {
+    void on_connected(const session::Connected& e) override {
+        connack_properties_.clear();
+        connack_properties_.append(e.properties);
         if (reconnector_) reconnector_->on_connected();
         connect_(self_);
     }
-    void on_connect_failed(int code) override {
+    void on_connect_failed(int code, const session::ConnectFailed& e) override {
         last_error_ = connection_.last_error();
+        record_reason(e.reason_code, e.properties);
         connfail_(self_, code);
         reconnect_after(false, code);
     }
-    void on_connection_lost() override {
+    void on_connection_lost(const session::ConnectionLost& e) override {
         last_error_ = connection_.last_error();
+        record_reason(e.reason_code, e.properties);
         offline_(self_);
         reconnect_after(true, 0);
+    }
+    void record_reason(std::uint8_t code, protocol::PropertiesView properties) {
+        last_reason_code_ = code;
+        last_properties_.clear();
+        last_properties_.append(properties);
     }
     // After the NodeMCU callback of an ending, unless it connected again (or closed) by itself.
     void reconnect_after(bool was_connected, int code) {
@@ -196,17 +206,41 @@ struct Client::Impl final : net::ConnectionObserver {
     }
     void on_message(const session::MessageReceived& e) override { message_(self_, e.message); }
     void on_overflow(const session::MessageOverflow& e) override { overflow_(self_, e.message); }
+    // A completion of either shape: the NodeMCU-era one, or the MQTT 5.0 AckCompletion.
+    template <class Completion>
+    void complete_either(std::uint64_t tag, const Acknowledgement& ack, auto&&... args) {
+        auto entry = completions_.take(tag);
+        if (auto* done = std::get_if<Completion>(&entry)) {
+            (*done)(args...);
+        } else if (auto* ack_done = std::get_if<AckCompletion>(&entry)) {
+            (*ack_done)(ack);
+        }
+    }
     void on_publish_done(const session::PublishDone& e) override {
-        complete<PublishCompletion>(e.tag, e.error, e.packet_id);
+        const Acknowledgement ack{e.error, e.packet_id, e.reason_code, {}, e.properties};
+        complete_either<PublishCompletion>(e.tag, ack, e.error, e.packet_id);
         if (!e.error) puback_(self_);
     }
     void on_subscribe_done(const session::SubscribeDone& e) override {
-        complete<SubscribeCompletion>(e.tag, e.error, e.packet_id, e.return_codes);
+        const Acknowledgement ack{e.error, e.packet_id, 0, e.return_codes, e.properties};
+        complete_either<SubscribeCompletion>(e.tag, ack, e.error, e.packet_id, e.return_codes);
         if (!e.error) suback_(self_);
     }
     void on_unsubscribe_done(const session::UnsubscribeDone& e) override {
-        complete<UnsubscribeCompletion>(e.tag, e.error, e.packet_id);
+        const Acknowledgement ack{e.error, e.packet_id, 0, e.reason_codes, e.properties};
+        complete_either<UnsubscribeCompletion>(e.tag, ack, e.error, e.packet_id);
         if (!e.error) unsuback_(self_);
+    }
+
+    // Finishes a request made on the session: undoes the completion on failure, else starts the I/O.
+    template <class T>
+    bool settle(const Result<T>& result, std::uint64_t tag) {
+        if (!result) {
+            (void)completions_.take(tag);
+            return fail(result.error());
+        }
+        connection_.kick();
+        return true;
     }
 
     Client& self_;
@@ -220,6 +254,9 @@ struct Client::Impl final : net::ConnectionObserver {
     std::vector<protocol::SubscribeEntry> entries_;  // scratch, reused
     std::vector<std::string_view> filters_;          // scratch, reused
     std::error_code last_error_;
+    std::uint8_t last_reason_code_ = 0;
+    protocol::Properties last_properties_;
+    protocol::Properties connack_properties_;
     std::unique_ptr<net::Reconnector> reconnector_;  // null unless ClientOptions::reconnect.enabled
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
@@ -257,12 +294,27 @@ bool Client::close() {
     return impl_->connection_.close() || was_waiting;
 }
 
+bool Client::close(const session::DisconnectRequest& request) {
+    const bool was_waiting = impl_->reconnector_ && impl_->reconnector_->stop();
+    const auto closing = impl_->connection_.close(request);
+    if (!closing) return impl_->fail(closing.error());
+    return *closing || was_waiting;
+}
+
 void Client::set_tls(TlsOptions tls) { impl_->connection_.set_tls_options(std::move(tls)); }
 
 void Client::lwt(std::string topic, std::string message, int qos, bool retain) {
     if (!is_valid_qos(qos)) throw std::system_error(make_error_code(Errc::bad_qos), "nmqtt::Client::lwt");
     auto ec = impl_->connection_.session().set_will(
         session::WillMessage{std::move(topic), std::move(message), static_cast<QoS>(qos), retain});
+    if (ec) throw std::system_error(ec, "nmqtt::Client::lwt");
+}
+
+void Client::lwt(std::string topic, std::string message, int qos, bool retain, protocol::PropertiesView properties) {
+    if (!is_valid_qos(qos)) throw std::system_error(make_error_code(Errc::bad_qos), "nmqtt::Client::lwt");
+    session::WillMessage will{std::move(topic), std::move(message), static_cast<QoS>(qos), retain, {}};
+    will.properties.append(properties);
+    auto ec = impl_->connection_.session().set_will(std::move(will));
     if (ec) throw std::system_error(ec, "nmqtt::Client::lwt");
 }
 
@@ -310,6 +362,29 @@ bool Client::publish(std::string_view topic, std::string_view payload, int qos, 
     return true;
 }
 
+bool Client::publish(const OutgoingMessage& message, AckCompletion done) {
+    auto& i = *impl_;
+    if (!is_valid_qos(message.qos)) return i.fail(Errc::bad_qos);
+    const std::uint64_t tag = i.completions_.add(std::move(done));
+    const session::PublishRequest request{message.topic, message.payload, static_cast<QoS>(message.qos),
+                                          message.retain, tag, message.properties};
+    return i.settle(i.connection_.session().publish(request, now()), tag);
+}
+
+bool Client::subscribe(std::span<const protocol::SubscribeEntry> entries, protocol::PropertiesView properties,
+                       AckCompletion done) {
+    auto& i = *impl_;
+    const std::uint64_t tag = i.completions_.add(std::move(done));
+    return i.settle(i.connection_.session().subscribe(entries, properties, tag, now()), tag);
+}
+
+bool Client::unsubscribe(std::span<const std::string_view> filters, protocol::PropertiesView properties,
+                         AckCompletion done) {
+    auto& i = *impl_;
+    const std::uint64_t tag = i.completions_.add(std::move(done));
+    return i.settle(i.connection_.session().unsubscribe(filters, tag, now(), properties), tag);
+}
+
 bool Client::subscribe(std::string_view filter, int qos, Callback on_suback, SubscribeCompletion done) {
     const std::pair<std::string, int> one{std::string(filter), qos};
     return subscribe(std::span<const std::pair<std::string, int>>(&one, 1), std::move(on_suback), std::move(done));
@@ -355,6 +430,10 @@ bool Client::unsubscribe(std::span<const std::string> filters, Callback on_unsub
 
 std::error_code Client::last_error() const noexcept { return impl_->last_error_; }
 std::string Client::last_error_message() const { return impl_->connection_.last_error_message(); }
+std::uint8_t Client::last_reason_code() const noexcept { return impl_->last_reason_code_; }
+protocol::PropertiesView Client::last_properties() const noexcept { return impl_->last_properties_.view(); }
+protocol::PropertiesView Client::connack_properties() const noexcept { return impl_->connack_properties_.view(); }
+std::string_view Client::client_id() const noexcept { return impl_->connection_.session().client_id(); }
 
 bool Client::is_connected() const noexcept { return impl_->connection_.session().state() == session::State::connected; }
 bool Client::is_connecting() const noexcept {

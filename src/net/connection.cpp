@@ -89,13 +89,13 @@ void Connection::dispatch(session::Event& event) {
                        if (e.error != last_error_) record_end(e.error, refusal_detail(code));  // else: recorded
                        teardown();
                        session_.connection_closed(e.error, now());
-                       observer_.on_connect_failed(code);
+                       observer_.on_connect_failed(code, e);
                    },
                    [&](session::ConnectionLost& e) {
                        if (e.error != last_error_) record_end(e.error, {});
                        teardown();
                        session_.connection_closed(e.error, now());
-                       observer_.on_connection_lost();
+                       observer_.on_connection_lost(e);
                    },
                    [&](session::MessageReceived& e) { observer_.on_message(e); },
                    [&](session::MessageOverflow& e) { observer_.on_overflow(e); },
@@ -178,6 +178,15 @@ bool Connection::close() {
     const auto state = session_.state();
     if (!session_.disconnect(now())) return false;
     if (state == session::State::connecting) teardown();  // cancelled silently: no event, no callback
+    kick();
+    return true;
+}
+
+Result<bool> Connection::close(const session::DisconnectRequest& request) {
+    const auto state = session_.state();
+    const auto closing = session_.disconnect(request, now());
+    if (!closing || !*closing) return closing;
+    if (state == session::State::connecting) teardown();
     kick();
     return true;
 }

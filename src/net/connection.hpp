@@ -26,9 +26,10 @@ class ConnectionObserver {
 public:
     virtual ~ConnectionObserver() = default;
     virtual void on_connected(const session::Connected& event) = 0;
-    /// `code`: NodeMCU -5..-1 or a CONNACK return code 1..5.
-    virtual void on_connect_failed(int code) = 0;
-    virtual void on_connection_lost() = 0;
+    /// `code`: NodeMCU -5..-1 or a CONNACK return code 1..5. `event`: the session's report (MQTT 5.0 reason
+    /// code and properties; views valid during the call).
+    virtual void on_connect_failed(int code, const session::ConnectFailed& event) = 0;
+    virtual void on_connection_lost(const session::ConnectionLost& event) = 0;
     virtual void on_message(const session::MessageReceived& event) = 0;
     virtual void on_overflow(const session::MessageOverflow& event) = 0;
     virtual void on_publish_done(const session::PublishDone& event) = 0;
@@ -68,6 +69,8 @@ public:
     /// Connected: DISCONNECT after the queued output, then ConnectionLost. Connecting: cancels silently.
     /// Returns false when there is nothing to close.
     bool close();
+    /// The same with an MQTT 5.0 DISCONNECT request. Errors: invalid_argument (see Session::disconnect).
+    [[nodiscard]] Result<bool> close(const session::DisconnectRequest& request);
 
     /// To be called after each request made on session(): starts a write, re-arms the timer, and has events
     /// drained (through the io_context, never inline).

@@ -140,6 +140,7 @@ void ConnectOptions::add_to(CLI::App& app) {
     app.add_option("--key", key_, "Client private key (PEM) for mutual TLS; needs --cert");
     app.add_flag("--tls-use-os-certs", os_certs_, "Turn TLS on with the system's trusted CAs");
     app.add_flag("--insecure", insecure_, "Do not verify the server certificate (chain and name)");
+    v5_.add_to(app);
 }
 
 std::optional<std::string> ConnectOptions::apply_url(std::string& url_topic) {
@@ -159,6 +160,7 @@ std::optional<std::string> ConnectOptions::apply_url(std::string& url_topic) {
 std::optional<std::string> ConnectOptions::check_will() const {
     if (will_topic_.empty()) {
         if (!will_payload_.empty() || will_qos_ != 0 || will_retain_) return "--will-* flags need --will-topic";
+        if (!v5_.will_properties().empty()) return "-D will properties need --will-topic";
         return std::nullopt;
     }
     if (auto ec = protocol::validate_topic_name(will_topic_)) {
@@ -174,15 +176,24 @@ std::optional<std::string> ConnectOptions::check_tls() {
     return std::nullopt;
 }
 
+std::optional<std::string> ConnectOptions::check_session() {
+    has_password_ = password_option_->count() > 0 || !password_.empty();
+    if (has_password_ && username_.empty()) return "-P needs -u (MQTT-3.1.2-22)";
+    if (persistent_session_ && client_id_.empty()) return "-c needs a client id (-i)";
+    if (auto error = v5_.finish(persistent_session_)) return error;
+    if (v5_.has_infinite_expiry() && client_id_.empty()) {
+        return "an infinite session expiry interval needs a client id (-i)";
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> ConnectOptions::finish(std::string& url_topic) {
     url_topic.clear();
     if (!url_.empty()) {
         if (auto error = apply_url(url_topic)) return error;
     }
     if (auto error = check_tls()) return error;
-    has_password_ = password_option_->count() > 0 || !password_.empty();
-    if (has_password_ && username_.empty()) return "-P needs -u (MQTT-3.1.2-22)";
-    if (persistent_session_ && client_id_.empty()) return "-c needs a client id (-i)";
+    if (auto error = check_session()) return error;
     if (auto error = check_will()) return error;
     if (port_ == 0) port_ = secure_ ? 8883 : 1883;
     if (client_id_.empty()) client_id_ = fmt::format("nmqtt-{}-{}", command_, random_suffix());
@@ -202,6 +213,7 @@ ClientOptions ConnectOptions::client_options() const {
     options.tls.ca_path = capath_;
     options.tls.cert_file = cert_;
     options.tls.key_file = key_;
+    v5_.apply(options);
     return options;
 }
 
@@ -213,8 +225,42 @@ void ConnectOptions::debug(std::string_view message) const {
     if (debug_) fmt::print(stderr, "nmqtt {}: {}\n", command_, message);
 }
 
-std::string connection_failure_message(int reason) {
-    return fmt::format("connection failed: {} ({})", reason_name(reason), reason);
+std::string connection_failure_message(int reason, std::uint8_t reason_code, protocol::PropertiesView properties) {
+    auto text = fmt::format("connection failed: {} ({})", reason_name(reason), reason);
+    if (reason_code != 0) {
+        text += fmt::format(": reason code {}{}", describe_reason(reason_code), describe_reason_string(properties));
+    }
+    return text;
+}
+
+std::string connection_lost_message(const Client& client) {
+    if (client.last_error() == Errc::server_disconnected) {
+        return fmt::format("connection lost: disconnected by the server: reason code {}{}",
+                           describe_reason(client.last_reason_code()),
+                           describe_reason_string(client.last_properties()));
+    }
+    const auto detail = client.last_error_message();
+    auto text = fmt::format("connection lost: {}", detail.empty() ? client.last_error().message() : detail);
+    if (client.last_reason_code() != 0) text += fmt::format(" (sent DISCONNECT {})", describe_reason(client.last_reason_code()));
+    return text;
+}
+
+std::string describe_connack(const Client& client) {
+    std::string text;
+    client.connack_properties().for_each([&](const protocol::Property& p) {
+        text += text.empty() ? "" : ", ";
+        text += property_name(p.id);
+        text += ' ';
+        if (p.id == protocol::PropertyId::user_property) {
+            text += fmt::format("{}:{}", p.text, p.value);
+        } else if (protocol::property_info(static_cast<std::uint8_t>(p.id))->type == protocol::PropertyType::utf8 ||
+                   protocol::property_info(static_cast<std::uint8_t>(p.id))->type == protocol::PropertyType::binary) {
+            text += p.text;
+        } else {
+            text += std::to_string(p.number);
+        }
+    });
+    return text;
 }
 
 struct CommandRun::Waits {
@@ -238,20 +284,13 @@ void CommandRun::set_deadline(std::chrono::milliseconds delay, std::function<voi
 int CommandRun::run(std::function<void()> on_connected) {
     client_.on(Event::offline, [this](Client&) {
         if (finished_) return;
-        const auto detail = client_.last_error_message();
-        finish(ExitCode::connection_lost,
-               fmt::format("connection lost: {}", detail.empty() ? client_.last_error().message() : detail));
+        finish(ExitCode::connection_lost, connection_lost_message(client_));
     });
     auto on_connect = [this, on_connected = std::move(on_connected)](Client&) {
-        options_.debug("connected (CONNACK accepted)");
+        report_connected();
         if (!finished_) on_connected();
     };
-    auto on_fail = [this](Client&, int reason) {
-        const auto detail = client_.last_error_message();
-        finish(ExitCode::connection_failed,
-               detail.empty() ? connection_failure_message(reason)
-                              : fmt::format("{}: {}", connection_failure_message(reason), detail));
-    };
+    auto on_fail = [this](Client&, int reason) { report_failure(reason); };
     waits_->signals.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
         options_.debug(fmt::format("signal {}: closing", signal));
@@ -260,9 +299,7 @@ int CommandRun::run(std::function<void()> on_connected) {
     options_.debug(fmt::format("connecting to {}:{}{}", options_.host(), options_.port(),
                                options_.is_secure() ? " with TLS" : ""));
     try {
-        if (options_.has_will()) {
-            client_.lwt(options_.will_topic(), options_.will_payload(), options_.will_qos(), options_.will_retain());
-        }
+        if (options_.has_will()) set_will();
         client_.connect(options_.host(), options_.port(), options_.is_secure(), std::move(on_connect),
                         std::move(on_fail));
     } catch (const std::system_error& e) {
@@ -270,6 +307,30 @@ int CommandRun::run(std::function<void()> on_connected) {
     }
     client_.run();
     return to_int(exit_code_);
+}
+
+void CommandRun::report_connected() {
+    options_.debug(options_.v5().is_v5() ? "connected (MQTT 5, CONNACK accepted)" : "connected (CONNACK accepted)");
+    if (const auto props = describe_connack(client_); !props.empty()) {
+        options_.debug(fmt::format("CONNACK properties: {}", props));
+    }
+}
+
+void CommandRun::report_failure(int reason) {
+    auto message = connection_failure_message(reason, client_.last_reason_code(), client_.last_properties());
+    if (const auto detail = client_.last_error_message(); !detail.empty() && client_.last_reason_code() == 0) {
+        message += ": " + detail;
+    }
+    finish(ExitCode::connection_failed, message);
+}
+
+void CommandRun::set_will() {
+    if (options_.v5().is_v5()) {
+        client_.lwt(options_.will_topic(), options_.will_payload(), options_.will_qos(), options_.will_retain(),
+                    options_.v5().will_properties());
+    } else {
+        client_.lwt(options_.will_topic(), options_.will_payload(), options_.will_qos(), options_.will_retain());
+    }
 }
 
 void CommandRun::finish(ExitCode code, std::string_view message) {
@@ -280,7 +341,14 @@ void CommandRun::finish(ExitCode code, std::string_view message) {
     waits_->signals.cancel();
     waits_->deadline.cancel();
     options_.debug("closing");
-    client_.close();
+    if (options_.v5().is_v5()) {
+        if (!client_.close(options_.v5().disconnect_request()) && client_.last_error() == Errc::invalid_argument) {
+            options_.error("the -D disconnect properties were refused: closing without them");
+            client_.close();
+        }
+    } else {
+        client_.close();
+    }
 }
 
 }  // namespace nmqtt::cli

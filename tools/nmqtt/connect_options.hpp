@@ -14,6 +14,7 @@
 
 #include "nmqtt/client.hpp"
 #include "nmqtt/options.hpp"
+#include "v5_flags.hpp"
 
 namespace CLI { class App; class Option; }
 
@@ -67,6 +68,8 @@ public:
     [[nodiscard]] const std::string& will_payload() const noexcept { return will_payload_; }
     [[nodiscard]] int will_qos() const noexcept { return will_qos_; }
     [[nodiscard]] bool will_retain() const noexcept { return will_retain_; }
+    /// -V, -D, -x: the MQTT 5.0 settings and the properties of each packet.
+    [[nodiscard]] const V5Flags& v5() const noexcept { return v5_; }
 
     /// The options for nmqtt::Client (large message limits: a command line tool is no microcontroller).
     [[nodiscard]] ClientOptions client_options() const;
@@ -80,8 +83,10 @@ private:
     [[nodiscard]] std::optional<std::string> apply_url(std::string& url_topic);
     [[nodiscard]] std::optional<std::string> check_tls();  // also decides secure_
     [[nodiscard]] std::optional<std::string> check_will() const;
+    [[nodiscard]] std::optional<std::string> check_session();  // credentials, -c, -V/-D/-x
 
     std::string command_;
+    V5Flags v5_;
     std::string host_ = "localhost";
     std::uint16_t port_ = 0;
     std::string client_id_;
@@ -139,6 +144,9 @@ public:
 
 private:
     struct Waits;  // the signal set and the deadline timer (Asio types stay out of this header)
+    void report_connected();
+    void report_failure(int reason);
+    void set_will();
 
     const ConnectOptions& options_;
     Client client_;
@@ -147,7 +155,18 @@ private:
     bool finished_ = false;
 };
 
-/// Formats a connection failure: "connection failed: CONN_FAIL_SERVER_NOT_FOUND (-5)".
-[[nodiscard]] std::string connection_failure_message(int reason);
+/// Formats a connection failure: "connection failed: CONN_FAIL_SERVER_NOT_FOUND (-5)". MQTT 5.0: with the
+/// CONNACK's reason code and Reason String when `reason_code` is not 0:
+/// "connection failed: CONNACK_REFUSED_NOT_AUTHORIZED (5): reason code 0x87 Not authorized".
+[[nodiscard]] std::string connection_failure_message(int reason, std::uint8_t reason_code = 0,
+                                                     protocol::PropertiesView properties = {});
+
+/// Formats the end of an established connection: "connection lost: <detail>"; for a DISCONNECT from an
+/// MQTT 5.0 server "connection lost: disconnected by the server: reason code 0x8e Session taken over[,
+/// reason string '...']".
+[[nodiscard]] std::string connection_lost_message(const Client& client);
+
+/// Describes the CONNACK properties of an MQTT 5.0 connection for -d ("" when none).
+[[nodiscard]] std::string describe_connack(const Client& client);
 
 }  // namespace nmqtt::cli

@@ -155,18 +155,23 @@ private:
         ++pending_;
         const auto number = ++published_;
         const auto size = payload.size();
-        auto done = [this, number, size, from_feed](std::error_code ec, PacketId packet_id) {
+        auto done = [this, number, size, from_feed](const Acknowledgement& ack) {
             --pending_;
             if (from_feed) feed_->release();
-            if (ec) {
-                run_.finish(ExitCode::request_failed, fmt::format("publish failed: {}", ec.message()));
+            const auto reason = ack.reason_code != 0 ? fmt::format(", reason code {}{}", describe_reason(ack.reason_code),
+                                                                   describe_reason_string(ack.properties))
+                                                     : std::string();
+            if (ack.error) {
+                run_.finish(ExitCode::request_failed, fmt::format("publish failed: {}{}", ack.error.message(), reason));
                 return;
             }
-            run_.options().debug(fmt::format("message {} complete ({} bytes, qos {}, packet id {})", number, size,
-                                             flags_.qos, packet_id));
+            run_.options().debug(fmt::format("message {} complete ({} bytes, qos {}, packet id {}{})", number, size,
+                                             flags_.qos, ack.packet_id, reason));
             finish_when_done();
         };
-        if (!run_.client().publish(flags_.topic, payload, flags_.qos, flags_.retain, {}, std::move(done))) {
+        const OutgoingMessage message{flags_.topic, payload, flags_.qos, flags_.retain,
+                                      flags_.connect.v5().publish_properties()};
+        if (!run_.client().publish(message, std::move(done))) {
             run_.finish(ExitCode::request_failed,
                         fmt::format("publish failed: {}", run_.client().last_error().message()));
         }
