@@ -46,6 +46,10 @@ public:
 /// message ("keepalive must be in 0..65535").
 [[nodiscard]] std::int64_t check_integer(lua_State* L, int arg, std::int64_t min, std::int64_t max,
                                          std::string_view what = "value");
+/// Any integer, as luaL_checkinteger reads it (numeric strings too): "number expected, got ...".
+[[nodiscard]] inline std::int64_t check_lua_integer(lua_State* L, int arg) {
+    return check_integer(L, arg, INT64_MIN, INT64_MAX);
+}
 /// As check_integer, with nil or none giving `fallback`.
 [[nodiscard]] std::int64_t opt_integer(lua_State* L, int arg, std::int64_t fallback, std::int64_t min,
                                        std::int64_t max, std::string_view what = "value");

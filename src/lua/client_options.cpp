@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "args.hpp"
+#include "device_options.hpp"
+#include "runtime.hpp"
 #include "nmqtt/protocol/topic.hpp"
 
 namespace nmqtt::lua {
@@ -219,10 +221,12 @@ void check_utf8(std::string_view text, int arg, const char* what) {
     if (protocol::validate_utf8(text)) throw ArgError(arg, std::string(what) + " is not a valid MQTT UTF-8 string");
 }
 
-/// The firmware's default client id, "NodeMCU_" and the chip id in hex; here the chip id is made of the host id
-/// and the process id, so that two scripts on one machine do not take each other's session.
-std::string default_client_id() {
-    const auto chip = (static_cast<unsigned long>(gethostid()) ^ static_cast<unsigned long>(getpid())) & 0xffffffUL;
+/// The firmware's default client id, "NodeMCU_" and the chip id in hex: node.chipid() under `nmqtt run`; else
+/// made of the host id and the process id (as the simulated chip id is by default), so that two scripts on one
+/// machine do not take each other's session.
+std::string default_client_id(lua_State* L) {
+    const DeviceOptions* device = Runtime::of(L).device();
+    const unsigned long chip = device != nullptr ? device_chip_id(*device) : process_chip_id();
     char id[24];
     std::snprintf(id, sizeof id, "NodeMCU_%lx", chip);
     return id;
@@ -234,7 +238,7 @@ ClientOptions parse_client_options(lua_State* L) {
     // The firmware takes each positional argument only when it has the expected type (lua_isstring /
     // lua_isnumber) and leaves the default otherwise; so do we, without its shift of the later positions.
     ClientOptions options;
-    options.client_id = lua_isstring(L, 1) != 0 ? std::string(check_string(L, 1)) : default_client_id();
+    options.client_id = lua_isstring(L, 1) != 0 ? std::string(check_string(L, 1)) : default_client_id(L);
     if (lua_isnumber(L, 2) != 0) {
         options.keepalive_seconds = static_cast<std::uint16_t>(check_integer(L, 2, 0, 65535, "keepalive"));
     }

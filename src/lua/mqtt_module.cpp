@@ -1,6 +1,7 @@
 // The `mqtt` module table.
 #include <chrono>
 #include <optional>
+#include <utility>
 
 #include "args.hpp"
 #include "client_methods.hpp"
@@ -90,9 +91,21 @@ void open_globals(lua_State* L) {
     lua_pop(L, 4);
 }
 
+void open_device_modules(lua_State* L, std::shared_ptr<const DeviceOptions> options) {
+    Runtime::of(L).set_device(std::move(options));
+    static constexpr std::pair<const char*, lua_CFunction> modules[] = {
+        {"wifi", open_wifi}, {"node", open_node}, {"file", open_file}};
+    for (const auto& [name, open] : modules) {
+        luaL_requiref(L, name, open, 1);
+        lua_pop(L, 1);
+    }
+}
+
 LoopOutcome run_event_loop(lua_State* L, std::optional<std::chrono::milliseconds> timeout) {
     return Runtime::of(L).run(L, timeout);
 }
+
+std::optional<ResetRequest> reset_request(lua_State* L) { return Runtime::of(L).reset_request(); }
 
 void catch_signals(lua_State* L) { Runtime::of(L).catch_signals(); }
 

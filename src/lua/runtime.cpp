@@ -195,13 +195,19 @@ LoopOutcome Runtime::run(lua_State* L, std::optional<std::chrono::milliseconds> 
     const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::milliseconds{0});
     for (;;) {
         drain_graveyard();
-        if (auto error = take_error()) return {LoopEnd::error, std::move(*error), 0};
-        if (signal_ != 0) return finish_interrupt();
-        if (is_idle()) return {};
+        if (auto stop = stop_reason()) return std::move(*stop);
         const std::size_t ran = timeout ? io_.run_one_until(deadline) : io_.run_one();
         if (ran == 0 && io_.stopped()) return {};  // no work left at all: nothing can change any more
         if (ran == 0) return {LoopEnd::timeout, {}, 0};
     }
+}
+
+std::optional<LoopOutcome> Runtime::stop_reason() {
+    if (auto error = take_error()) return LoopOutcome{LoopEnd::error, std::move(*error), 0};
+    if (signal_ != 0) return finish_interrupt();
+    if (reset_) return LoopOutcome{LoopEnd::reset, {}, 0};
+    if (is_idle()) return LoopOutcome{};
+    return std::nullopt;
 }
 
 LoopOutcome Runtime::finish_interrupt() {

@@ -54,6 +54,7 @@ enum class LoopEnd : std::uint8_t {
     timeout,      ///< the time given to run() passed
     error,        ///< a callback raised an error: `error` holds the message and traceback
     interrupted,  ///< SIGINT/SIGTERM (only after catch_signals()); clients were closed
+    reset,        ///< node.restart() or node.dsleep() asked for a reset (device modules, `nmqtt run`)
 };
 
 struct LoopOutcome {
@@ -72,6 +73,15 @@ struct TlsModuleSettings {
     std::string cert_pem;
     std::string key_pem;
 };
+
+/// What node.restart() / node.dsleep() asked for: the runner ends the event loop and starts the script again
+/// in a fresh Lua state (or exits, see tools/nmqtt/run.cpp).
+struct ResetRequest {
+    bool deep_sleep = false;     ///< node.dsleep(): sleep first
+    std::int64_t sleep_us = 0;   ///< the sleep time; 0 sleeps forever (no wake-up timer)
+};
+
+struct DeviceOptions;
 
 class Runtime {
 public:
@@ -120,6 +130,12 @@ public:
     bool first_time(const std::string& key);
     /// The tls module's settings of this Lua state.
     [[nodiscard]] TlsModuleSettings& tls_settings() noexcept { return tls_settings_; }
+    /// The simulated device of `nmqtt run` (wifi, node, file, gpio, adc); nullptr in the loadable module.
+    [[nodiscard]] const DeviceOptions* device() const noexcept { return device_.get(); }
+    void set_device(std::shared_ptr<const DeviceOptions> device) noexcept { device_ = std::move(device); }
+    /// Ends the event loop as soon as the running handler returns (node.restart(), node.dsleep()).
+    void request_reset(ResetRequest request) noexcept { reset_ = request; }
+    [[nodiscard]] const std::optional<ResetRequest>& reset_request() const noexcept { return reset_; }
 
     /// Makes `L` the active state for the lifetime of the guard (calls into Lua go to it).
     class Enter {
@@ -142,6 +158,8 @@ private:
     bool anchor(const Object* object, bool keep);
     void drain_graveyard() noexcept;
     LoopOutcome finish_interrupt();
+    /// Why run() must return now (an error, a signal, a reset, nothing left to wait for), if it must.
+    std::optional<LoopOutcome> stop_reason();
     void wait_signal();
     static int finalize(lua_State* L);
 
@@ -154,6 +172,8 @@ private:
     std::optional<asio::signal_set> signals_;
     std::unordered_set<std::string> said_;
     TlsModuleSettings tls_settings_;
+    std::shared_ptr<const DeviceOptions> device_;
+    std::optional<ResetRequest> reset_;
     std::optional<std::string> error_;
     std::size_t anchored_count_ = 0;
     int signal_ = 0;

@@ -34,6 +34,24 @@ inline constexpr std::chrono::milliseconds script_timeout = 30s;
     return run_process(nmqtt_run(path, std::move(args)), timeout);
 }
 
+/// argv of `nmqtt run <options...> <path> <args...>` (device options go before the script).
+[[nodiscard]] inline std::vector<std::string> nmqtt_run_with(const std::vector<std::string>& options,
+                                                            const std::string& path,
+                                                            const std::vector<std::string>& args = {}) {
+    std::vector<std::string> argv{NMQTT_CLI_PATH, "run"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back(path);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+/// Runs `nmqtt run <options...> <path> <args...>` to completion.
+[[nodiscard]] inline ProcessResult run_device_script(const std::vector<std::string>& options, const std::string& path,
+                                                     const std::vector<std::string>& args = {},
+                                                     std::chrono::milliseconds timeout = script_timeout) {
+    return run_process(nmqtt_run_with(options, path, args), timeout);
+}
+
 /// The broker's address as script arguments: host port.
 [[nodiscard]] inline std::vector<std::string> address(const MosquittoFixture& broker) {
     return {broker.host(), std::to_string(broker.port())};

@@ -1,0 +1,272 @@
+// The device modules of `nmqtt run` (wifi, node, file, sjson, gpio, adc): each function through a script in
+// scripts/device/, its output and exit status checked.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "lua_test_support.hpp"
+
+namespace nmqtt::test::lua {
+namespace {
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::string device_script(const std::string& name) { return script("device/" + name); }
+
+const std::vector<std::string> fixed_mac{"--mac", "5c:cf:7f:12:34:56"};
+
+// Constants, the firmware's argument errors, the boot join (STA_CONNECTED then STA_GOT_IP, both after the main
+// chunk), sta.config in both forms, disconnect, connect, modes and their events, hostname.
+TEST(LuaDeviceWifi, StationEventsConfigAndErrors) {
+    const auto r = run_device_script(fixed_mac, device_script("wifi.lua"));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "constants\t0\t1\t2\t3\n"
+        "status constants\t0\t1\t2\t3\t4\t5\n"
+        "events\t0\t1\t2\t3\t4\t5\t6\t7\t8\t10\n"
+        "reasons\t1\t8\t201\t15\t204\n"
+        "boot\t1\t1\tnil\tnil\n"
+        "mac\t5c:cf:7f:12:34:56\t123456\tNODE-123456\n"
+        "config no table\tfalse\tbad argument #1 (config table not found!)\n"
+        "config no ssid\tfalse\tbad argument #1 (ssid required)\n"
+        "config ssid type\tfalse\tbad argument #1 (ssid:not string)\n"
+        "config ssid long\tfalse\tbad argument #1 (ssid: length:0-32)\n"
+        "config pwd type\tfalse\tbad argument #1 (pwd:not string)\n"
+        "config pwd long\tfalse\tbad argument #1 (pwd: length:0-64)\n"
+        "config bssid\tfalse\tbad argument #1 (bssid: FF:FF:FF:FF:FF:FF)\n"
+        "config auto\tfalse\tbad argument #1 (auto:not boolean)\n"
+        "config save\tfalse\tbad argument #1 (save:not boolean)\n"
+        "config got_ip_cb\tfalse\tbad argument #1 (gotip_cb:not function)\n"
+        "config connected_cb\tfalse\tbad argument #1 (connected_cb:not function)\n"
+        "positional short pwd\tfalse\tbad argument #2 (length:0 or 8-64)\n"
+        "positional nil auto\tfalse\twrong arg type\n"
+        "positional bad auto\tfalse\twrong arg type\n"
+        "positional bad bssid\tfalse\tbad argument #1 (MAC:FF:FF:FF:FF:FF:FF)\n"
+        "setmode\tfalse\tbad argument #1 (Invalid mode)\n"
+        "setmode save\tfalse\tbad argument #2 (boolean expected, got number)\n"
+        "setmode type\tfalse\tbad argument #1 (number expected, got string)\n"
+        "autoconnect\tfalse\tbad argument #1 (0 or 1)\n"
+        "sethostname\tfalse\tbad argument #1 (Invalid hostname)\n"
+        "eventmon id\tfalse\tvalid wifi events:0-10\n"
+        "eventmon type\tfalse\tbad argument #1 (number expected, got string)\n"
+        "1\tconfig returned\t1\tnil\n"
+        "2\tconnected\thome\t02:00:00:00:00:01\t1\tnil\t1\n"
+        "3\tgot ip\t127.0.0.1\t255.0.0.0\t127.0.0.1\t5\n"
+        "4\tgetip\t127.0.0.1\t255.0.0.0\t127.0.0.1\n"
+        "5\trssi\t-50\n"
+        "6\tafter disconnect\t0\tnil\tnil\n"
+        "7\tpositional\ttrue\n"
+        "8\tstatus\t0\n"
+        "9\tdisconnected\thome\t02:00:00:00:00:01\t8\t1\n"
+        "10\tconnected\toffice\tAA:BB:CC:DD:EE:FF\t1\tnil\t1\n"
+        "11\tgot ip\t127.0.0.1\t255.0.0.0\t127.0.0.1\t5\n"
+        "12\tgetip\t127.0.0.1\t255.0.0.0\t127.0.0.1\n"
+        "13\trssi\t-50\n"
+        "14\tsetmode\t2\t0\tnil\n"
+        "15\tautoconnect\n"
+        "16\tsetmode\t3\n"
+        "17\tmode changed\t1\t2\n"
+        "18\tdisconnected\toffice\tAA:BB:CC:DD:EE:FF\t8\t1\n"
+        "19\tmode changed\t2\t3\n"
+        "20\tconnected\toffice\tAA:BB:CC:DD:EE:FF\t1\tnil\t1\n"
+        "21\tgot ip\t127.0.0.1\t255.0.0.0\t127.0.0.1\t5\n"
+        "22\tgetip\t127.0.0.1\t255.0.0.0\t127.0.0.1\n"
+        "23\trssi\t-50\n"
+        "24\tsethostname\ttrue\tsensor-7\n"
+        "25\tmode\t3\n");
+    EXPECT_EQ(r.err, "");
+}
+
+// --wifi-down: no STA_GOT_IP, one STA_DISCONNECTED with NO_AP_FOUND, status STA_APNOTFOUND; the script's own
+// timeout path runs and the run ends.
+TEST(LuaDeviceWifi, WifiDownNeverGetsAnAddress) {
+    const auto r = run_device_script({"--wifi-down"}, device_script("wifi_down.lua"));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "disconnected\thome\t00:00:00:00:00:00\t201\t3\tnil\n"
+        "gave up after\t5\t3\tnil\tnil\n");
+}
+
+// The options: addresses and SSID as given; a tmr poll of getip() in the 2016 style.
+TEST(LuaDeviceWifi, AddressOptionsAndPolling) {
+    const auto r = run_device_script({"--ip", "10.1.2.3", "--netmask", "255.255.0.0", "--gateway", "10.1.0.1"},
+                                     device_script("wifi_poll.lua"));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out, "status\t5\tpolled\ttrue\tip\t10.1.2.3\t255.255.0.0\t10.1.0.1\n");
+}
+
+TEST(LuaDeviceWifi, BadMacOptionIsAUsageError) {
+    const auto r = run_device_script({"--mac", "5c:cf"}, device_script("wifi_poll.lua"));
+    EXPECT_EQ(r.status.exit_code, 1) << describe(r);
+    EXPECT_TRUE(contains(r.err, "--mac")) << r.err;
+}
+
+// chipid from the MAC, flashid, heap, info groups, egc, dsleep option only, compile (and loading the .lc),
+// task.post order, input chunks (complete only, errors printed), output to a pipe and back.
+TEST(LuaDeviceNode, FunctionsAndConsole) {
+    TempDir fs;
+    auto options = fixed_mac;
+    options.insert(options.end(), {"--fs", fs.path().string()});
+    const auto r = run_device_script(options, device_script("node.lua"), {fs.path().string()});
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "chipid\t1193046\t123456\n"
+        "flashid\t1458415\tflashsize\t4194304\theap\tinteger\ttrue\n"
+        "bootreason\t1\t0\n"
+        "hw\t1193046\t1458415\t4096\t2\t40000000\n"
+        "sw\t3\t0\t0\tstring\n"
+        "build\ttrue\tfloat\ttrue\n"
+        "lfs\t0\n"
+        "legacy\t8\t3\n"
+        "info group\tfalse\tbad argument #1 (invalid option 'nope')\n"
+        "egc\t0\t1\t2\t4\tnil\n"
+        "egc mode\tfalse\tbad argument #1 (invalid mode)\n"
+        "egc limit\tfalse\tbad argument #1 (limit must be non-zero)\n"
+        "egc type\tfalse\tbad argument #1 (number expected, got string)\n"
+        "meminfo\tinteger\ttrue\ttrue\n"
+        "dsleep option only\n"
+        "compile\tnil\ttrue\n"
+        "hello from\tlc\n"
+        "lc\t42\n"
+        "compile name\tfalse\tnot a .lua file\n"
+        "compile missing\tfalse\tcannot open missing.lua\n"
+        "compile long name\tfalse\tbad argument #1 (filename invalid)\n"
+        "compile syntax\tfalse\tbroken.lua:1: unexpected symbol near '='\n"
+        "task post\tfalse\tbad argument #2 (function expected, got no value)\n"
+        "main chunk done\n"
+        "task 1\n"
+        "task 2\n"
+        "input\t2\n"
+        "stdin:2: input error\n"
+        "captured\t2\tto the pipe\t1\tand again\n");
+    EXPECT_TRUE(contains(r.err, "Warning, deprecated API! node.info() without parameter.")) << r.err;
+}
+
+// node.restart() from a callback and from the main chunk (each finishes first), then node.dsleep(0): three
+// boots with their boot reasons, exit 4; globals do not survive a restart.
+TEST(LuaDeviceNode, RestartRunsTheScriptAgainInAFreshState) {
+    TempDir fs;
+    const auto r = run_device_script({"--fs", fs.path().string()}, device_script("restart.lua"));
+    EXPECT_EQ(r.status.exit_code, 4) << describe(r);
+    EXPECT_EQ(r.out,
+        "boot\t1\t1\t0\tnil\n"
+        "the callback finishes first\n"
+        "boot\t2\t2\t4\tnil\n"
+        "the main chunk finishes first\n"
+        "boot\t3\t2\t4\tnil\n");
+}
+
+TEST(LuaDeviceNode, DeepSleepWakesWithReason5) {
+    TempDir fs;
+    const auto r = run_device_script({"--fs", fs.path().string()}, device_script("restart.lua"), {"dsleep"});
+    EXPECT_EQ(r.status.exit_code, 4) << describe(r);
+    EXPECT_TRUE(contains(r.out, "boot\t2\t2\t5\tnil\n")) << r.out;
+    EXPECT_TRUE(contains(r.out, "boot\t3\t2\t4\tnil\n")) << r.out;
+}
+
+// --no-restart: node.restart() exits 3 at once (after the callback returned); --max-restarts 1 allows one.
+TEST(LuaDeviceNode, NoRestartAndMaxRestartsExit) {
+    TempDir fs;
+    const auto none = run_device_script({"--no-restart", "--fs", fs.path().string()}, device_script("restart.lua"));
+    EXPECT_EQ(none.status.exit_code, 3) << describe(none);
+    EXPECT_EQ(none.out, "boot\t1\t1\t0\tnil\nthe callback finishes first\n");
+    TempDir fs2;
+    const auto one = run_device_script({"--max-restarts", "1", "--fs", fs2.path().string()},
+                                       device_script("restart.lua"), {"dsleep"});
+    EXPECT_EQ(one.status.exit_code, 3) << describe(one);
+    EXPECT_EQ(one.out,
+        "boot\t1\t1\t0\tnil\n"
+        "the callback finishes first\n"
+        "boot\t2\t2\t5\tnil\n"
+        "the main chunk finishes first\n");
+}
+
+// The file module on a scratch folder: both models, modes, read forms, seek, whole-file functions, list,
+// exists, remove, rename, fsinfo, stat; names that would leave the folder (.., absolute, symbolic links, to a
+// folder and to a file) are refused with the firmware's return values and one note each on stderr.
+TEST(LuaDeviceFile, SpiffsApiOnAFolder) {
+    TempDir fs;
+    TempDir outside;
+    write_file(outside / "secret.txt", "secret\n");
+    std::filesystem::create_directory_symlink(outside.path(), fs / "link");
+    std::filesystem::create_symlink(outside / "secret.txt", fs / "filelink");
+    const auto r = run_device_script({"--fs", fs.path().string()}, device_script("file.lua"),
+                                     {fs.path().string(), fs.path().filename().string()});
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "no file yet\tfalse\topen a file first\n"
+        "open w+\tuserdata\ttrue\n"
+        "write\ttrue\ttrue\ttrue\n"
+        "seek\t0\t20\t5\t5\n"
+        "read 3\tone\n"
+        "readline\t\n"
+        "\n"
+        "read char\tline tw\n"
+        "read default\to\n"
+        "42\n"
+        "read at end\tnil\n"
+        "flush\ttrue\n"
+        "closed object\tfalse\topen a file first\n"
+        "read arg\tfalse\twrong arg range\n"
+        "open missing r\tnil\tnil\n"
+        "open bad mode\tnil\n"
+        "after append\tline one\n"
+        "line two\n"
+        "42appended\n"
+        "write on r\tnil\n"
+        "basic open\ttrue\n"
+        "basic write\ttrue\ttrue\n"
+        "basic reopen\ttrue\n"
+        "basic read\tfirst\n"
+        "\tsecond\n"
+        "basic seek\t1\tirst\n"
+        "basic after close\tnil\tnil\tnil\tnil\n"
+        "after failed open\tfalse\topen a file first\n"
+        "putcontents\ttrue\t{\"a\":1}\n"
+        "getcontents missing\t0\n"
+        "empty\ttrue\tnil\n"
+        "sub folder\ttrue\t<p>\n"
+        "exists\ttrue\tfalse\ttrue\n"
+        "rename\ttrue\tfalse\ttrue\n"
+        "rename onto existing\tfalse\tfalse\n"
+        "remove\tnil\tfalse\n"
+        "list\tconfig.json=7 data.txt=28 empty=0 www/index.html=3\n"
+        "list pattern\tconfig.json\n"
+        "fsinfo\ttrue\t38\t3000000\n"
+        "stat\tconfig.json\t7\tfalse\tnumber\tnil\n"
+        "fscfg\t2\n"
+        "/FLASH prefix\t{\"a\":1}\n"
+        "long name\tfalse\tbad argument #1 (filename invalid)\n"
+        "name type\tfalse\tbad argument #1 (string expected, got table)\n"
+        "on\tfalse\tCallback should be function or nil\n"
+        "on event\tfalse\tbad argument #1 (invalid option 'time')\n"
+        "escape open\tnil\tnil\n"
+        "escape getcontents\t0\n"
+        "escape putcontents\tnil\n"
+        "escape exists\tfalse\n"
+        "escape rename\tfalse\n"
+        "symlink\tnil\tnil\tfalse\n");
+    EXPECT_TRUE(contains(r.err, "nmqtt: note: file.open('../outside.txt'): '..' would leave the file system folder: refused\n"))
+        << r.err;
+    EXPECT_TRUE(contains(r.err, "file.open('/etc/passwd'): an absolute path is outside the file system folder")) << r.err;
+    EXPECT_TRUE(contains(r.err, "file.open('link/secret.txt'): a symbolic link could leave the file system folder"))
+        << r.err;
+    EXPECT_TRUE(contains(r.err, "file.exists('filelink'): a symbolic link")) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(fs.path().parent_path() / "outside.txt"));
+    EXPECT_FALSE(std::filesystem::exists(fs.path().parent_path() / "stolen.txt"));
+    EXPECT_EQ(read_file(outside / "secret.txt"), "secret\n");
+    EXPECT_EQ(read_file(fs / "www/index.html"), "<p>");
+}
+
+// Without --fs the folder is the script's own: a script finds the files beside it.
+TEST(LuaDeviceFile, DefaultFolderIsTheScriptsFolder) {
+    TempDir dir;
+    write_file(dir / "settings.txt", "from beside the script");
+    write_file(dir / "main.lua", "print(file.getcontents('settings.txt'))\n");
+    const auto r = run_device_script({}, (dir / "main.lua").string());
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out, "from beside the script\n");
+}
+
+}  // namespace
+}  // namespace nmqtt::test::lua

@@ -1,0 +1,60 @@
+-- The node module: identity, info groups, egc, task.post, compile, input/output (run with --mac
+-- 5c:cf:7f:12:34:56 and --fs pointing at a scratch folder).
+local function try(name, f, ...)
+  local ok, err = pcall(f, ...)
+  print(name, ok, ok and "" or tostring(err):gsub("^bad argument #(%d) to '[^']*'", "bad argument #%1"))
+end
+print("chipid", node.chipid(), string.format("%06x", node.chipid()))
+print("flashid", node.flashid(), "flashsize", node.flashsize(), "heap", math.type(node.heap()), node.heap() > 0)
+print("bootreason", node.bootreason())
+local hw = node.info("hw")
+print("hw", hw.chip_id, hw.flash_id, hw.flash_size, hw.flash_mode, hw.flash_speed)
+local sw = node.info("sw_version")
+print("sw", sw.node_version_major, sw.node_version_minor, sw.node_version_revision, type(sw.git_release))
+local build = node.info("build_config")
+print("build", build.ssl, build.number_type, build.modules:find("wifi") ~= nil)
+print("lfs", node.info("lfs").lfs_size)
+print("legacy", select("#", node.info()), (node.info()))
+try("info group", node.info, "nope")
+print("egc", node.egc.NOT_ACTIVE, node.egc.ON_ALLOC_FAILURE, node.egc.ON_MEM_LIMIT, node.egc.ALWAYS,
+  node.egc.setmode(node.egc.ALWAYS, 4096), node.egc.setmode(node.egc.ON_MEM_LIMIT, -6144))
+try("egc mode", node.egc.setmode, 8)
+try("egc limit", node.egc.setmode, node.egc.ON_MEM_LIMIT)
+try("egc type", node.egc.setmode, "always")
+local total, used = node.egc.meminfo()
+print("meminfo", math.type(total), total > 0, used > 0)
+print("dsleep option only", node.dsleep(nil, 4))
+
+-- compile: hello.lc beside hello.lua in the file system folder, then dofile of either.
+file.putcontents("hello.lua", "print('hello from', ...)\nreturn 42\n")
+print("compile", node.compile("hello.lua"), file.exists("hello.lc"))
+local chunk = loadfile(arg[1] .. "/hello.lc")
+print("lc", chunk("lc"))
+try("compile name", node.compile, "hello.txt")
+try("compile missing", node.compile, "missing.lua")
+try("compile long name", node.compile, string.rep("n", 30) .. ".lua")
+file.putcontents("broken.lua", "x = = 1")
+try("compile syntax", node.compile, "broken.lua")
+
+-- task.post runs after the main chunk, in order; input runs chunks once complete; output captures print.
+node.task.post(function() print("task 1") end)
+node.task.post(node.task.HIGH_PRIORITY, function() print("task 2") end)
+try("task post", node.task.post, 1)
+node.input("print('input', 1 + ")
+node.input("1)\n")
+node.input("error('input error')\n")
+node.task.post(function()
+  local captured = {}
+  node.output(function(pipe)
+    local line = pipe:read("\n")
+    while line do captured[#captured + 1] = line line = pipe:read("\n") end
+    return false
+  end, 0)
+  print("to the pipe", 1)
+  print("and again")
+  node.task.post(function()
+    node.output(nil)
+    print("captured", #captured, captured[1], captured[2])
+  end)
+end)
+print("main chunk done")
