@@ -268,5 +268,56 @@ TEST(LuaDeviceFile, DefaultFolderIsTheScriptsFolder) {
     EXPECT_EQ(r.out, "from beside the script\n");
 }
 
+// sjson on nlohmann/json: decode types (integers stay integers, 2^64-1 becomes a float), null as sjson.NULL or
+// the null option, trailing text after the value ignored (as jsonsl), the firmware's messages for incomplete
+// input, the previous error, wrong types, depth (20, option clamped to 4..1000) and encoder overflow;
+// encode arrays with holes, objects, escapes, NaN/inf as null, function values; the streaming decoder across
+// writes (a number split between writes), metatable __newindex/checkpath order; the encoder's read sizes.
+TEST(LuaDeviceSjson, EncodeDecodeAndStreaming) {
+    const auto r = run_device_script({}, device_script("sjson.lua"));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out,
+        "decode\t1\tinteger\t2.5\tfloat\t1000.0\tfloat\ttrue\n"
+        "list\t4\t1\ttrue\ttrue\tfalse\ttable\tnil\n"
+        "NULL\tuserdata\ttrue\n"
+        "null option\ttrue\tnil\t2\n"
+        "scalars\t3\tx\ttrue\n"
+        "trailing\t7\n"
+        "decode incomplete\tfalse\tJSON parse error: at line 1, column 6: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal\n"
+        "decode empty\tfalse\tJSON parse error: at line 1, column 1: syntax error while parsing value - unexpected end of input; expected '[', '{', or a literal\n"
+        "decode bad\tfalse\tJSON parse error: at line 1, column 4: syntax error while parsing value - unexpected ']'; expected '[', '{', or a literal\n"
+        "decode type\tfalse\tbad argument #1 (string expected, got table)\n"
+        "depth default\tfalse\tJSON parse error: LEVELS_EXCEEDED\n"
+        "depth 20 ok\ttable\n"
+        "depth option\ttable\n"
+        "depth clamp\tfalse\tJSON parse error: LEVELS_EXCEEDED\n"
+        "encode array\t[1,2,\"three\",[true,false]]\n"
+        "encode holes\t[1,null,3]\n"
+        "encode empty\t[]\n"
+        "encode object\t{\"key\":\"value\"}\t25\n"
+        "encode escapes\t[\"q\\\"b\\\\n\\n\\t\\u0001\"]\n"
+        "encode numbers\t[1.5,-0.25,1e+20,null,null,null,9223372036854775807]\n"
+        "encode null\t[null,\"x\"]\t[null,\"x\"]\n"
+        "encode function\t[{\"ok\":1}]\n"
+        "round trip\tc\t2\ttrue\n"
+        "encode type\tfalse\tbad argument #1 (table expected, got string)\n"
+        "encode userdata\tfalse\tCannot encode type 7\n"
+        "encode key\tfalse\tCannot encode type 1\n"
+        "encode depth\tfalse\tencoder stack overflow\n"
+        "encode depth option\t52\n"
+        "stream\tnil\tnil\n"
+        "result early\tfalse\tdecode not complete\n"
+        "stream done\t10\t11\tfoo\ttrue\ttrue\n"
+        "stream error\tfalse\tJSON parse error: at line 1, column 4: syntax error while parsing value - unexpected '}'; expected '[', '{', or a literal\n"
+        "stream after error\tfalse\tJSON parse error: previous call\n"
+        "split number\tnil\t1234\t1234\n"
+        "metatable\t2\tnil\ttrue\ttrue\n"
+        "path , path keep, set keep=table, set 1=number, path keep/2, set 2=table, set x=number, path skip, set y=number\n"
+        "checkpath error\tfalse\tboom\n"
+        "encoder\t{\"li|st\":|[1,2|,3]}\n"
+        "encoder default\t1024\t980\tnil\t1\n");
+    EXPECT_EQ(r.err, "");
+}
+
 }  // namespace
 }  // namespace nmqtt::test::lua
