@@ -164,6 +164,11 @@ public:
     /// at the next secure connect(), as for the constructor's options. Allocates; not thread-safe.
     void set_tls(TlsOptions tls);
 
+    /// Replaces ClientOptions::v5 (MQTT 5.0 session settings and CONNECT properties) for the next connect()
+    /// (extension). Throws std::system_error: already_connected unless idle, invalid_argument for a Receive
+    /// Maximum of 0.
+    void set_v5_options(session::V5Options v5);
+
     /// client:lwt(topic, message[, qos[, retain]]): the will for the next connect() (also when called while
     /// connected or connecting, as in the firmware: the current connection keeps the will it was opened with).
     /// Throws std::system_error: bad_topic_name, bad_utf8, bad_qos, packet_too_large.

@@ -14,6 +14,7 @@
 #include "lua_client.hpp"
 #include "nmqtt/error.hpp"
 #include "nmqtt/protocol/topic.hpp"
+#include "properties.hpp"
 
 namespace nmqtt::lua {
 namespace {
@@ -64,6 +65,102 @@ void check_topic_filter(int arg, std::string_view filter) {
 [[noreturn]] void rethrow_client_error(const std::system_error& e) {
     if (e.code() == make_error_code(Errc::already_connected)) throw LuaError("already connected");
     throw LuaError(e.code().message());
+}
+
+// --- MQTT 5.0 property tables ----------------------------------------------------------------------------
+
+using protocol::PropertyContext;
+using protocol::PropertyId;
+
+/// The trailing property table of a call on an MQTT 5.0 client: the index of the last argument when it is
+/// a table at `first` or later, else 0. Always 0 for a 3.1.1 client, whose calls behave exactly as before.
+int trailing_table(lua_State* L, const LuaClient& client, int first) {
+    const int top = lua_gettop(L);
+    if (!client.is_v5() || top < first || lua_type(L, top) != LUA_TTABLE) return 0;
+    return top;
+}
+
+void append_property(protocol::Properties& out, const protocol::Property& p) {
+    switch (protocol::property_info(static_cast<std::uint8_t>(p.id))->type) {
+        case protocol::PropertyType::utf8:
+        case protocol::PropertyType::binary: out.add_string(p.id, p.text); return;
+        case protocol::PropertyType::utf8_pair: out.add_user_property(p.text, p.value); return;
+        case protocol::PropertyType::byte: out.add_byte(p.id, static_cast<std::uint8_t>(p.number)); return;
+        case protocol::PropertyType::two_byte: out.add_two_byte(p.id, static_cast<std::uint16_t>(p.number)); return;
+        case protocol::PropertyType::four_byte: out.add_four_byte(p.id, p.number); return;
+        case protocol::PropertyType::variable_byte: out.add_variable_byte(p.id, p.number); return;
+    }
+}
+
+/// Applies one CONNECT property of a connect() table to the session settings it belongs to. False for the
+/// properties that go into the CONNECT's own block (user properties, authentication).
+bool apply_connect_setting(session::V5Options& v5, const protocol::Property& p) {
+    switch (p.id) {
+        case PropertyId::session_expiry_interval: v5.session_expiry_interval = p.number; return true;
+        case PropertyId::receive_maximum: v5.receive_maximum = static_cast<std::uint16_t>(p.number); return true;
+        case PropertyId::maximum_packet_size: v5.maximum_packet_size = p.number; return true;
+        case PropertyId::topic_alias_maximum: v5.topic_alias_maximum = static_cast<std::uint16_t>(p.number); return true;
+        case PropertyId::request_response_information: v5.request_response_information = p.number != 0; return true;
+        case PropertyId::request_problem_information: v5.request_problem_information = p.number != 0; return true;
+        default: return false;
+    }
+}
+
+/// connect(..., {session_expiry_interval=, receive_maximum=, ..., user_properties=}): the options table's
+/// MQTT 5.0 settings with the table's over them; its user properties replace the options table's.
+session::V5Options connect_settings(lua_State* L, int arg, const session::V5Options& base) {
+    const auto block = read_properties(L, arg, PropertyContext::connect);
+    session::V5Options v5 = base;
+    protocol::Properties rest;
+    block.view().for_each([&](const protocol::Property& p) {
+        if (!apply_connect_setting(v5, p)) append_property(rest, p);
+    });
+    if (!rest.empty()) v5.connect_properties = std::move(rest);
+    return v5;
+}
+
+/// close({reason_code=, session_expiry_interval=, reason_string=, user_properties=}).
+struct DisconnectTable {
+    session::DisconnectRequest request;
+    protocol::Properties properties;  // what request.properties views
+};
+
+DisconnectTable disconnect_table(lua_State* L, int arg) {
+    DisconnectTable t;
+    const auto block = read_properties(L, arg, PropertyContext::disconnect, [&](std::string_view key) {
+        if (key != "reason_code") return false;
+        int is_integer = 0;
+        const lua_Integer code = lua_tointegerx(L, -1, &is_integer);
+        if (is_integer == 0 || code < 0 || code > 255) throw ArgError(arg, "reason_code must be an integer in 0..255");
+        t.request.reason_code = static_cast<std::uint8_t>(code);
+        return true;
+    });
+    block.view().for_each([&](const protocol::Property& p) {
+        if (p.id == PropertyId::session_expiry_interval) {
+            t.request.session_expiry_interval = p.number;
+        } else {
+            append_property(t.properties, p);
+        }
+    });
+    t.request.properties = t.properties.view();
+    return t;
+}
+
+/// Subscription options of a subscribe() property table or of one filter's table: no_local,
+/// retain_as_published, retain_handling (0..2). Returns false for another key.
+bool read_subscription_option(lua_State* L, int arg, std::string_view key, protocol::SubscribeEntry& entry) {
+    if (key == "no_local" || key == "retain_as_published") {
+        const auto flag = to_flag(L, -1);
+        if (!flag) throw ArgError(arg, std::string(key) + " must be a boolean");
+        (key == "no_local" ? entry.no_local : entry.retain_as_published) = *flag;
+        return true;
+    }
+    if (key != "retain_handling") return false;
+    int is_integer = 0;
+    const lua_Integer value = lua_tointegerx(L, -1, &is_integer);
+    if (is_integer == 0 || value < 0 || value > 2) throw ArgError(arg, "retain_handling must be 0, 1 or 2");
+    entry.retain_handling = static_cast<protocol::RetainHandling>(value);
+    return true;
 }
 
 // --- mqtt.Client() ------------------------------------------------------------------------------------
@@ -167,6 +264,11 @@ void note_skipped_callback(lua_State* L, Runtime& runtime, int arg, const char* 
 
 int client_connect(lua_State* L) {
     LuaClient& client = check_client(L);
+    std::optional<session::V5Options> v5;
+    if (const int props = trailing_table(L, client, 3)) {
+        v5 = connect_settings(L, props, client.base_v5());
+        lua_settop(L, props - 1);
+    }
     const ConnectArgs args = parse_connect(L);
     if (client.is_active()) throw LuaError("already connected");
     Runtime& runtime = client.runtime();
@@ -180,7 +282,7 @@ int client_connect(lua_State* L) {
     }
     Runtime::Enter enter(runtime, L);
     try {
-        client.connect(std::string(args.host), args.port, args.secure);
+        client.connect(std::string(args.host), args.port, args.secure, std::move(v5));
     } catch (const std::system_error& e) {
         rethrow_client_error(e);
     }
@@ -189,6 +291,18 @@ int client_connect(lua_State* L) {
 
 int client_close(lua_State* L) {
     LuaClient& client = check_client(L);
+    if (trailing_table(L, client, 2) == 2) {
+        const DisconnectTable t = disconnect_table(L, 2);
+        const bool active = client.is_active();
+        Runtime::Enter enter(client.runtime(), L);
+        const bool closed = client.close(t.request);
+        if (!closed && active && client.client().last_error() == Errc::invalid_argument) {
+            throw ArgError(2, "DISCONNECT request not allowed (a Session Expiry Interval of 0 at CONNECT "
+                              "cannot become non-zero; reason codes as in table 3.14.2.1)");
+        }
+        lua_pushboolean(L, closed ? 1 : 0);
+        return 1;
+    }
     Runtime::Enter enter(client.runtime(), L);
     lua_pushboolean(L, client.close() ? 1 : 0);
     return 1;
@@ -198,6 +312,11 @@ int client_close(lua_State* L) {
 // connecting (as the firmware does). Topic and message must be strings (or numbers): "need lwt topic".
 int client_lwt(lua_State* L) {
     LuaClient& client = check_client(L);
+    protocol::Properties properties;
+    if (const int props = trailing_table(L, client, 4)) {
+        properties = read_properties(L, props, PropertyContext::will);
+        lua_settop(L, props - 1);
+    }
     if (lua_isstring(L, 2) == 0) throw ArgError(2, "need lwt topic");
     if (lua_isstring(L, 3) == 0) throw ArgError(3, "need lwt message");
     const std::string_view topic = check_string(L, 2);
@@ -206,7 +325,11 @@ int client_lwt(lua_State* L) {
     const int qos = is_number(L, 4) ? opt_qos(L, 4) : 0;
     const bool retain = to_flag(L, 5).value_or(false);  // the firmware reads a number only; we take booleans too
     try {
-        client.client().lwt(std::string(topic), std::string(message), qos, retain);
+        if (client.is_v5()) {
+            client.client().lwt(std::string(topic), std::string(message), qos, retain, properties.view());
+        } else {
+            client.client().lwt(std::string(topic), std::string(message), qos, retain);
+        }
     } catch (const std::system_error& e) {
         throw ArgError(1, e.code().message());
     }
@@ -234,6 +357,11 @@ int client_state(lua_State* L) {
 
 int client_publish(lua_State* L) {
     LuaClient& client = check_client(L);
+    protocol::Properties properties;
+    if (const int props = trailing_table(L, client, 6)) {
+        properties = read_properties(L, props, PropertyContext::publish);
+        lua_settop(L, props - 1);
+    }
     const std::string_view topic = check_string(L, 2);
     check_topic_name(2, topic);
     const std::string_view payload = check_string(L, 3);
@@ -244,7 +372,10 @@ int client_publish(lua_State* L) {
     if (lua_type(L, 6) == LUA_TFUNCTION) set_callback(L, "puback", 6);  // aliases "puback" for all publishes
     Runtime::Enter enter(client.runtime(), L);
     const lua_Integer key = client.store_completion(L, 7);
-    const bool ok = client.client().publish(topic, payload, qos, retain, {}, client.publish_done(key));
+    const bool ok = client.is_v5()
+                        ? client.client().publish(OutgoingMessage{topic, payload, qos, retain, properties.view()},
+                                                  client.ack_done(key, {}))
+                        : client.client().publish(topic, payload, qos, retain, {}, client.publish_done(key));
     if (!ok) client.drop_completion(L, key);
     lua_pushboolean(L, ok ? 1 : 0);
     return 1;
@@ -287,8 +418,93 @@ std::vector<std::string> unsubscribe_table(lua_State* L, int arg) {
     return filters;
 }
 
+/// One filter's value in the subscribe table of an MQTT 5.0 client: a QoS, or {qos=, no_local=,
+/// retain_as_published=, retain_handling=} over the call's defaults.
+protocol::SubscribeEntry subscribe_value(lua_State* L, int arg, const std::string& filter,
+                                         const protocol::SubscribeEntry& defaults) {
+    protocol::SubscribeEntry entry = defaults;
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        int is_integer = 0;
+        const lua_Integer qos = lua_tointegerx(L, -1, &is_integer);
+        if (is_integer == 0 || qos < 0 || qos > 2) throw ArgError(arg, "QoS of '" + filter + "' must be 0, 1 or 2");
+        entry.qos = static_cast<QoS>(qos);
+        return entry;
+    }
+    const int table = lua_absindex(L, -1);
+    lua_pushnil(L);
+    while (lua_next(L, table) != 0) {
+        const std::string key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        if (key == "qos") {
+            int is_integer = 0;
+            const lua_Integer qos = lua_tointegerx(L, -1, &is_integer);
+            if (is_integer == 0 || qos < 0 || qos > 2) throw ArgError(arg, "QoS of '" + filter + "' must be 0, 1 or 2");
+            entry.qos = static_cast<QoS>(qos);
+        } else if (!read_subscription_option(L, arg, key, entry)) {
+            throw ArgError(arg, "unknown subscription option '" + key + "' for '" + filter + "'");
+        }
+        lua_pop(L, 1);
+    }
+    return entry;
+}
+
+/// The filters of an MQTT 5.0 subscribe(): sorted by filter; `names` owns the strings the entries view.
+void subscribe_entries_v5(lua_State* L, const protocol::SubscribeEntry& defaults, std::vector<std::string>& names,
+                          std::vector<protocol::SubscribeEntry>& entries, int& callback) {
+    std::vector<std::pair<std::string, protocol::SubscribeEntry>> found;
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, 2) != 0) {
+            if (lua_type(L, -2) != LUA_TSTRING) throw ArgError(2, "table keys must be topic filters (strings)");
+            std::string filter = lua_tostring(L, -2);
+            check_topic_filter(2, filter);
+            auto entry = subscribe_value(L, 2, filter, defaults);
+            found.emplace_back(std::move(filter), entry);
+            lua_pop(L, 1);
+        }
+        if (found.empty()) throw ArgError(2, "empty table: no topic to subscribe to");
+    } else {
+        std::string filter(check_string(L, 2));
+        check_topic_filter(2, filter);
+        auto entry = defaults;
+        entry.qos = static_cast<QoS>(lua_type(L, 3) == LUA_TFUNCTION ? 0 : opt_qos(L, 3));
+        if (lua_type(L, 3) != LUA_TFUNCTION) callback = 4;
+        found.emplace_back(std::move(filter), entry);
+    }
+    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    names.reserve(found.size());
+    for (auto& [filter, entry] : found) names.push_back(std::move(filter));
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        entries.push_back(found[i].second);
+        entries.back().filter = names[i];
+    }
+}
+
+int subscribe_v5(lua_State* L, LuaClient& client, int props) {
+    protocol::SubscribeEntry defaults;
+    protocol::Properties properties;
+    if (props != 0) {
+        properties = read_properties(L, props, PropertyContext::subscribe, [&](std::string_view key) {
+            return read_subscription_option(L, props, key, defaults);
+        });
+        lua_settop(L, props - 1);
+    }
+    std::vector<std::string> names;
+    std::vector<protocol::SubscribeEntry> entries;
+    int callback = 3;
+    subscribe_entries_v5(L, defaults, names, entries, callback);
+    note_skipped_callback(L, client.runtime(), callback, "subscribe");
+    if (lua_type(L, callback) == LUA_TFUNCTION) set_callback(L, "suback", callback);
+    Runtime::Enter enter(client.runtime(), L);
+    const lua_Integer key = client.store_completion(L, callback + 1);
+    const bool ok = client.client().subscribe(entries, properties.view(), client.ack_done(key, names));
+    if (!ok) client.drop_completion(L, key);
+    lua_pushboolean(L, ok ? 1 : 0);
+    return 1;
+}
+
 int client_subscribe(lua_State* L) {
     LuaClient& client = check_client(L);
+    if (client.is_v5()) return subscribe_v5(L, client, trailing_table(L, client, 3));
     std::vector<std::pair<std::string, int>> filters;
     int callback = 3;
     if (lua_type(L, 2) == LUA_TTABLE) {
@@ -319,6 +535,11 @@ int client_subscribe(lua_State* L) {
 
 int client_unsubscribe(lua_State* L) {
     LuaClient& client = check_client(L);
+    protocol::Properties properties;
+    if (const int props = trailing_table(L, client, 3)) {
+        properties = read_properties(L, props, PropertyContext::unsubscribe);
+        lua_settop(L, props - 1);
+    }
     std::vector<std::string> filters;
     if (lua_type(L, 2) == LUA_TTABLE) {
         filters = unsubscribe_table(L, 2);
@@ -330,7 +551,13 @@ int client_unsubscribe(lua_State* L) {
     if (lua_type(L, 3) == LUA_TFUNCTION) set_callback(L, "unsuback", 3);
     Runtime::Enter enter(client.runtime(), L);
     const lua_Integer key = client.store_completion(L, 4);
-    const bool ok = client.client().unsubscribe(std::span<const std::string>(filters), {}, client.unsubscribe_done(key));
+    bool ok = false;
+    if (client.is_v5()) {
+        const std::vector<std::string_view> views(filters.begin(), filters.end());
+        ok = client.client().unsubscribe(views, properties.view(), client.ack_done(key, filters));
+    } else {
+        ok = client.client().unsubscribe(std::span<const std::string>(filters), {}, client.unsubscribe_done(key));
+    }
     if (!ok) client.drop_completion(L, key);
     lua_pushboolean(L, ok ? 1 : 0);
     return 1;

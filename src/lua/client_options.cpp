@@ -13,6 +13,7 @@
 
 #include "args.hpp"
 #include "device_options.hpp"
+#include "properties.hpp"
 #include "runtime.hpp"
 #include "nmqtt/protocol/topic.hpp"
 
@@ -187,8 +188,29 @@ bool apply_tls_option(lua_State* L, std::string_view name, ClientOptions& o) {
     return true;
 }
 
+// protocol = 4 (MQTT 3.1.1, the default) or 5 (MQTT 5.0).
+protocol::ProtocolVersion option_protocol(lua_State* L) {
+    const auto level = option_integer(L, "protocol", 4, 5);
+    return level == 5 ? protocol::ProtocolVersion::v5 : protocol::ProtocolVersion::v3_1_1;
+}
+
+// The MQTT 5.0 session settings (V5Options), keys named after the CONNECT properties they set.
+bool apply_v5_option(lua_State* L, std::string_view name, ClientOptions& o) {
+    auto& v = o.v5;
+    if (name == "session_expiry_interval") v.session_expiry_interval = static_cast<std::uint32_t>(option_integer(L, name, 0, UINT32_MAX));
+    else if (name == "receive_maximum") v.receive_maximum = static_cast<std::uint16_t>(option_integer(L, name, 1, 65535));
+    else if (name == "maximum_packet_size") v.maximum_packet_size = static_cast<std::uint32_t>(option_integer(L, name, 0, UINT32_MAX));
+    else if (name == "topic_alias_maximum") v.topic_alias_maximum = static_cast<std::uint16_t>(option_integer(L, name, 0, 65535));
+    else if (name == "outgoing_topic_aliases") v.outgoing_topic_aliases = static_cast<std::uint16_t>(option_integer(L, name, 0, 65535));
+    else if (name == "request_response_information") v.request_response_information = option_boolean(L, name);
+    else if (name == "request_problem_information") v.request_problem_information = option_boolean(L, name);
+    else if (name == "user_properties") v.connect_properties = read_user_properties(L, lua_absindex(L, -1), options_arg);
+    else return false;
+    return true;
+}
+
 // Applies the option whose value is on top of the stack. Returns false for an unknown name.
-bool apply_option(lua_State* L, std::string_view name, ClientOptions& o) {
+bool apply_option(lua_State* L, std::string_view name, ClientOptions& o, bool& v5_given) {
     if (name == "connect_timeout") o.connect_write_timeout = option_ms(L, name);
     else if (name == "connack_timeout") o.connack_timeout = option_ms(L, name);
     else if (name == "ping_timeout") o.ping_timeout = option_ms(L, name);
@@ -196,18 +218,24 @@ bool apply_option(lua_State* L, std::string_view name, ClientOptions& o) {
     else if (name == "max_queued_messages") o.max_queued_messages = static_cast<std::size_t>(option_integer(L, name, 1, INT64_MAX));
     else if (name == "max_buffered_bytes") o.max_buffered_bytes = static_cast<std::size_t>(option_integer(L, name, 1, INT64_MAX));
     else if (name == "clean_resend") o.clean_resend = option_resend(L, name);
+    else if (name == "protocol") o.protocol = option_protocol(L);
+    else if (apply_v5_option(L, name, o)) v5_given = true;
     else return apply_tls_option(L, name, o) || apply_reliability_option(L, name, o);
     return true;
 }
 
 void parse_extension_options(lua_State* L, ClientOptions& options) {
     if (lua_type(L, options_arg) != LUA_TTABLE) throw type_error(L, options_arg, "table");
+    bool v5_given = false;
     lua_pushnil(L);
     while (lua_next(L, options_arg) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING) throw ArgError(options_arg, "option names must be strings");
         const std::string name = lua_tostring(L, -2);
-        if (!apply_option(L, name, options)) throw ArgError(options_arg, "unknown option '" + name + "'");
+        if (!apply_option(L, name, options, v5_given)) throw ArgError(options_arg, "unknown option '" + name + "'");
         lua_pop(L, 1);
+    }
+    if (v5_given && options.protocol != protocol::ProtocolVersion::v5) {
+        throw ArgError(options_arg, "MQTT 5 options need protocol = 5");
     }
     lua_getfield(L, options_arg, "session_store_sync");
     const bool sync_given = !lua_isnil(L, -1);

@@ -4,12 +4,17 @@
 #include <utility>
 
 #include "args.hpp"
+#include "properties.hpp"
 #include "nmqtt/error.hpp"
 
 namespace nmqtt::lua {
 
 LuaClient::LuaClient(Runtime& runtime, ClientOptions options)
-    : Object(runtime), base_tls_(options.tls), client_(std::make_unique<Client>(runtime.io(), std::move(options))) {
+    : Object(runtime),
+      base_tls_(options.tls),
+      v5_(options.protocol == protocol::ProtocolVersion::v5),
+      base_v5_(options.v5),
+      client_(std::make_unique<Client>(runtime.io(), std::move(options))) {
     install_callbacks();
 }
 
@@ -47,16 +52,21 @@ void LuaClient::apply_tls_module() {
 }
 
 void LuaClient::connect(std::string host, std::uint16_t port, bool secure) {
+    connect(std::move(host), port, secure, std::nullopt);
+}
+
+void LuaClient::connect(std::string host, std::uint16_t port, bool secure, std::optional<session::V5Options> v5) {
     if (is_active()) throw LuaError("already connected");
     apply_tls_module();
     connecting_ = true;
     waiting_ = false;  // a pending automatic attempt is replaced by this one (or cancelled if it throws)
     update_anchor();
     try {
+        if (v5_ && !awaiting_offline_) client_->set_v5_options(v5.value_or(base_v5_));
         client_->connect(host, port, secure);
     } catch (const std::system_error& e) {
         if (awaiting_offline_ && e.code() == make_error_code(Errc::already_connected)) {
-            pending_connect_ = PendingConnect{std::move(host), port, secure};  // starts after "offline"
+            pending_connect_ = PendingConnect{std::move(host), port, secure, std::move(v5)};  // after "offline"
             return;
         }
         connecting_ = false;
@@ -70,6 +80,7 @@ void LuaClient::start_pending_connect() {
     pending_connect_.reset();
     if (!connecting_) return;  // cancelled by close() meanwhile
     try {
+        if (v5_) client_->set_v5_options(pending.v5.value_or(base_v5_));
         client_->connect(pending.host, pending.port, pending.secure);
     } catch (const std::system_error&) {  // e.g. a TLS file that cannot be loaded: report as a failed attempt
         connecting_ = false;
@@ -77,7 +88,11 @@ void LuaClient::start_pending_connect() {
     }
 }
 
-bool LuaClient::close() {
+bool LuaClient::close() { return close_with(nullptr); }
+
+bool LuaClient::close(const session::DisconnectRequest& request) { return close_with(&request); }
+
+bool LuaClient::close_with(const session::DisconnectRequest* request) {
     if (!is_active() && !waiting_) {
         (void)client_->close();  // nothing to close here, but no automatic attempt may follow either
         return false;            // (or a close already under way)
@@ -95,7 +110,7 @@ bool LuaClient::close() {
     }
     // From the "reconnect" callback of an attempt about to start, nmqtt::Client::close() cancels the attempt
     // but has nothing to report: count it as cancelled.
-    const bool closed = client_->close() || starting_;
+    const bool closed = (request != nullptr ? client_->close(*request) : client_->close()) || starting_;
     if (!closed) {
         connecting_ = was_connecting;
         established_ = was_established;
@@ -143,7 +158,7 @@ void LuaClient::handle_offline() {
     const bool report = established_ || awaiting_offline_;
     established_ = false;
     awaiting_offline_ = false;
-    if (report) emit("offline");  // a failed connect reports through "connfail" only
+    if (report) emit_offline();  // a failed connect reports through "connfail" only
     if (pending_connect_) start_pending_connect();
     update_anchor();
 }
@@ -201,11 +216,38 @@ void LuaClient::emit(const char* slot) {
     });
 }
 
+// connfail(client, reason): MQTT 5.0 refusals give their Connect Reason Code (0x80..) as the reason, with a
+// third argument, the CONNACK's properties (reason_string, server_reference...), when it has any.
 void LuaClient::emit_connfail(int reason) {
-    runtime().call([this, reason](lua_State* L) {
+    const std::uint8_t code = v5_ && reason > 0 ? client_->last_reason_code() : std::uint8_t{0};
+    runtime().call([this, reason, code](lua_State* L) {
         if (!push_callback(L, "connfail")) return;
-        lua_pushinteger(L, reason);
-        lua_call(L, 2, 0);
+        lua_pushinteger(L, code != 0 ? code : reason);
+        if (code == 0 || client_->last_properties().empty()) {
+            lua_call(L, 2, 0);
+            return;
+        }
+        lua_newtable(L);
+        push_properties(L, client_->last_properties());
+        lua_call(L, 3, 0);
+    });
+}
+
+// offline(client): MQTT 5.0, after a DISCONNECT from the server, also its reason code and a table of its
+// properties (reason_string, server_reference, user_properties).
+void LuaClient::emit_offline() {
+    if (is_collected()) return;
+    const bool by_server = v5_ && client_->last_error() == Errc::server_disconnected;
+    runtime().call([this, by_server](lua_State* L) {
+        if (!push_callback(L, "offline")) return;
+        if (!by_server) {
+            lua_call(L, 1, 0);
+            return;
+        }
+        lua_pushinteger(L, client_->last_reason_code());
+        lua_newtable(L);
+        push_properties(L, client_->last_properties());
+        lua_call(L, 3, 0);
     });
 }
 
@@ -277,6 +319,7 @@ void LuaClient::emit_message(const char* slot, const MessageView& message, bool 
         lua_setfield(L, -2, "dup");
         lua_pushinteger(L, message.packet_id);
         lua_setfield(L, -2, "packet_id");
+        push_properties(L, message.properties);  // MQTT 5.0: content_type, user_properties, ... (none at 3.1.1)
         lua_call(L, 4, 0);
     });
 }
@@ -315,6 +358,37 @@ Client::SubscribeCompletion LuaClient::subscribe_done(lua_Integer key, std::vect
                                                      std::span<const std::uint8_t> granted) {
         complete(key, error, packet_id, &filters, granted);
     };
+}
+
+Client::AckCompletion LuaClient::ack_done(lua_Integer key, std::vector<std::string> filters) {
+    if (key == 0) return {};
+    return [this, key, filters = std::move(filters)](const Acknowledgement& ack) { complete_ack(key, ack, filters); };
+}
+
+void LuaClient::complete_ack(lua_Integer key, const Acknowledgement& ack, const std::vector<std::string>& filters) {
+    if (is_collected()) return;
+    const std::string message = ack.error ? ack.error.message() : std::string();
+    runtime().call([&](lua_State* L) {
+        if (!push_completion(L, key)) return;
+        if (ack.error) {
+            lua_pushlstring(L, message.data(), message.size());
+        } else {
+            lua_pushnil(L);
+        }
+        lua_pushinteger(L, ack.packet_id);
+        if (filters.empty()) {
+            lua_pushinteger(L, ack.reason_code);
+        } else {
+            lua_createtable(L, 0, static_cast<int>(filters.size()));
+            for (std::size_t i = 0; i < filters.size() && i < ack.reason_codes.size(); ++i) {
+                lua_pushinteger(L, ack.reason_codes[i]);
+                lua_setfield(L, -2, filters[i].c_str());
+            }
+        }
+        lua_newtable(L);
+        push_properties(L, ack.properties);
+        lua_call(L, 5, 0);
+    });
 }
 
 // done(client, err, packet_id[, granted]): err is nil on success, else the error message; granted maps each

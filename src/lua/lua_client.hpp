@@ -33,10 +33,18 @@ public:
     /// connection may still be sending its DISCONNECT: the new attempt then starts once it is gone (the
     /// reference allows connect() again at once), and reports as any other attempt.
     void connect(std::string host, std::uint16_t port, bool secure);
+    /// MQTT 5.0: the same with CONNECT settings and properties for this attempt (nullopt: the options table's).
+    void connect(std::string host, std::uint16_t port, bool secure, std::optional<session::V5Options> v5);
+    /// True for a client made with protocol = 5 in its options table.
+    [[nodiscard]] bool is_v5() const noexcept { return v5_; }
+    /// The V5Options of the options table (a connect() property table starts from them).
+    [[nodiscard]] const session::V5Options& base_v5() const noexcept { return base_v5_; }
     /// client:close(): true when something was closed or cancelled (a connection, an attempt, the wait for
     /// the next automatic attempt). Always stops automatic reconnection, also when it returns false (a close()
     /// from the "offline" or "connfail" callback keeps the next attempt from being scheduled).
     bool close();
+    /// MQTT 5.0: the same with a DISCONNECT reason code, Session Expiry change and properties.
+    bool close(const session::DisconnectRequest& request);
     /// True while connected or connecting (lwt() is refused then).
     [[nodiscard]] bool is_active() const noexcept { return connecting_ || established_; }
     /// True while waiting for the next automatic reconnection attempt (extension).
@@ -52,12 +60,16 @@ public:
     Client::PublishCompletion publish_done(lua_Integer key);
     Client::UnsubscribeCompletion unsubscribe_done(lua_Integer key);
     Client::SubscribeCompletion subscribe_done(lua_Integer key, std::vector<std::string> filters);
+    /// MQTT 5.0 completions: done(client, err, packet_id, reason_code | codes, properties), where codes maps
+    /// each filter to its SUBACK / UNSUBACK reason code. `filters` empty for publish.
+    Client::AckCompletion ack_done(lua_Integer key, std::vector<std::string> filters);
 
     void close_for_exit() override;
     [[nodiscard]] bool is_closing() const noexcept override { return awaiting_offline_ && !is_collected(); }
 
 private:
     void install_callbacks();
+    bool close_with(const session::DisconnectRequest* request);
     /// Gives the client the tls module's settings over its own TLS options, when they changed.
     void apply_tls_module();
     void handle_connect();
@@ -71,6 +83,8 @@ private:
     bool push_completion(lua_State* L, lua_Integer key) const;
     void emit(const char* slot);
     void emit_connfail(int reason);
+    void emit_offline();
+    void complete_ack(lua_Integer key, const Acknowledgement& ack, const std::vector<std::string>& filters);
     void emit_reconnect(const ReconnectInfo& info);
     void emit_message(const char* slot, const MessageView& message, bool nil_if_empty);
     void complete(lua_Integer key, std::error_code error, PacketId packet_id,
@@ -80,10 +94,13 @@ private:
         std::string host;
         std::uint16_t port;
         bool secure;
+        std::optional<session::V5Options> v5;
     };
     void start_pending_connect();
 
     TlsOptions base_tls_;              // the options table's TLS settings
+    bool v5_ = false;                  // protocol = 5
+    session::V5Options base_v5_;       // the options table's MQTT 5.0 settings
     std::uint64_t tls_version_ = 0;    // the tls module's settings last applied
     std::unique_ptr<Client> client_;
     std::optional<PendingConnect> pending_connect_;  // connect() while the previous connection was closing

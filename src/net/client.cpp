@@ -301,6 +301,12 @@ bool Client::close(const session::DisconnectRequest& request) {
     return *closing || was_waiting;
 }
 
+void Client::set_v5_options(session::V5Options v5) {
+    if (auto ec = impl_->connection_.session().set_v5_options(std::move(v5))) {
+        throw std::system_error(ec, "nmqtt::Client::set_v5_options");
+    }
+}
+
 void Client::set_tls(TlsOptions tls) { impl_->connection_.set_tls_options(std::move(tls)); }
 
 void Client::lwt(std::string topic, std::string message, int qos, bool retain) {

@@ -91,6 +91,13 @@ std::error_code Session::set_will(std::optional<WillMessage> will) {
     return {};
 }
 
+std::error_code Session::set_v5_options(V5Options v5) {
+    if (impl_->state != State::idle) return Errc::already_connected;
+    if (v5.receive_maximum == 0) return Errc::invalid_argument;
+    impl_->options.v5 = std::move(v5);
+    return {};
+}
+
 bool Session::Impl::accepts_requests() const noexcept {
     return state == State::connecting || state == State::connected || options.queue_while_offline;
 }

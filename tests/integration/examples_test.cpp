@@ -27,5 +27,12 @@ TEST(Examples, BlockingSessionDrivesTheCoreOverAPlainSocket) {
 TEST(Examples, HelloReceivesItsOwnMessage) { expect_example_prints(NMQTT_EXAMPLE_HELLO, "hello from nmqtt"); }
 #endif
 
+#ifdef NMQTT_EXAMPLE_MQTT5
+TEST(Examples, Mqtt5RequestGetsItsReplyWithTheCorrelationData) {
+    expect_example_prints(NMQTT_EXAMPLE_MQTT5, "request: ping\n  user property sender=example\n");
+    expect_example_prints(NMQTT_EXAMPLE_MQTT5, "reply: pong\n  correlation data: req-1\n");
+}
+#endif
+
 }  // namespace
 }  // namespace nmqtt::test

@@ -20,6 +20,18 @@ TEST(LuaExamples, HelloRoundTrip) {
     EXPECT_TRUE(r.out.ends_with("closed\n")) << r.out;
 }
 
+// The MQTT 5.0 example: request with a Response Topic and Correlation Data, answered with the same data.
+TEST(LuaExamples, Mqtt5RequestResponse) {
+    MosquittoFixture broker;
+    const auto r = run_script(example("mqtt5.lua"), address(broker));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_TRUE(contains(r.out, "connected with MQTT 5.0\nsubscribed: nil 1 1\n")) << r.out;
+    EXPECT_TRUE(contains(r.out, "request: ping (reply to replies, sender example)\n")) << r.out;
+    EXPECT_TRUE(contains(r.out, "reply: pong, correlation data req-1\n")) << r.out;
+    EXPECT_TRUE(contains(r.out, "request acknowledged: nil, reason code 0\n")) << r.out;
+    EXPECT_TRUE(r.out.ends_with("closed\n")) << r.out;
+}
+
 // The reference's main example, unchanged but for host/port from arg and a close once its message is back.
 TEST(LuaExamples, NodemcuMainExample) {
     MosquittoFixture broker;

@@ -235,6 +235,11 @@ public:
     /// Errors: bad_topic_name, bad_utf8, bad_qos.
     [[nodiscard]] std::error_code set_will(std::optional<WillMessage> will);
 
+    /// Replaces the MQTT 5.0 settings (V5Options: Session Expiry, Receive Maximum, CONNECT properties...)
+    /// for the next connection. Errors: already_connected unless idle (the limits hold for a whole
+    /// connection), invalid_argument for a Receive Maximum of 0.
+    [[nodiscard]] std::error_code set_v5_options(V5Options v5);
+
     /// Starts a connection: queues CONNECT as the first packet [MQTT-3.1.0-1] and arms the write and
     /// CONNACK timers. Queued requests and resends wait for the CONNACK.
     /// Errors: already_connected when not idle.

@@ -1,0 +1,22 @@
+-- Argument errors of the MQTT 5.0 additions, each caught with pcall and printed.
+local T = dofile((arg[0]:match("^(.*/)") or "") .. "common.lua")
+local function try(label, f)
+  local ok, err = pcall(f)
+  print(label, ok, (tostring(err):gsub("^.-:%d+: ", "")))
+end
+try("v5 option without protocol", function() mqtt.Client("x", 30, nil, nil, 1, nil, {receive_maximum = 5}) end)
+try("protocol 6", function() mqtt.Client("x", 30, nil, nil, 1, nil, {protocol = 6}) end)
+try("receive_maximum 0", function() mqtt.Client("x", 30, nil, nil, 1, nil, {protocol = 5, receive_maximum = 0}) end)
+local m = mqtt.Client("x", 30, nil, nil, 1, nil, {protocol = 5})
+try("unknown property", function() m:publish("t", "p", 0, 0, nil, nil, {no_such = 1}) end)
+try("not allowed", function() m:publish("t", "p", 0, 0, nil, nil, {session_expiry_interval = 1}) end)
+try("wrong type", function() m:publish("t", "p", 0, 0, nil, nil, {content_type = 5}) end)
+try("out of range", function() m:publish("t", "p", 0, 0, nil, nil, {payload_format_indicator = 2}) end)
+try("bad user props", function() m:publish("t", "p", 0, 0, nil, nil, {user_properties = {1, 2}}) end)
+try("bad retain_handling", function() m:subscribe("t", 0, nil, nil, {retain_handling = 3}) end)
+try("bad filter option", function() m:subscribe({t = {qos = 1, nope = true}}) end)
+try("bad reason_code", function() m:close({reason_code = 300}) end)
+try("lwt props", function() m:lwt("w", "m", 0, 0, {will_delay_interval = "x"}) end)
+-- A 3.1.1 client keeps the firmware's shapes: a trailing table is skipped, as before.
+local old = mqtt.Client("y", 30)
+try("3.1.1 trailing table", function() return old:lwt("w", "m", 0, 0, {content_type = "x"}) end)
