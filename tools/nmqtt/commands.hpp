@@ -24,6 +24,7 @@ using CommandSetup = Command (*)(CLI::App& parent);
 [[gnu::weak]] Command setup_run(CLI::App& parent);    ///< run.cpp: nmqtt run SCRIPT.lua [ARGS...]
 [[gnu::weak]] Command setup_pub(CLI::App& parent);    ///< pub.cpp: nmqtt pub
 [[gnu::weak]] Command setup_sub(CLI::App& parent);    ///< sub.cpp: nmqtt sub
+[[gnu::weak]] Command setup_rr(CLI::App& parent);     ///< rr.cpp: nmqtt rr
 [[gnu::weak]] Command setup_bench(CLI::App& parent);  ///< bench.cpp: nmqtt bench
 
 }  // namespace nmqtt::cli

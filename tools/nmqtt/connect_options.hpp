@@ -52,6 +52,9 @@ public:
     /// `command` names the subcommand ("pub", "sub"): it prefixes messages and the default client id.
     explicit ConnectOptions(std::string command);
 
+    /// MQTT 5.0 unless -V mqttv311 (nmqtt rr, as mosquitto_rr).
+    void default_to_v5() noexcept { v5_.default_to_v5(); }
+
     /// Adds the flags to `app`.
     void add_to(CLI::App& app);
 

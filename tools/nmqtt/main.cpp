@@ -18,7 +18,8 @@ int dispatch(int argc, char** argv) {
     app.set_version_flag("--version", "nmqtt " NMQTT_VERSION_STRING);
     std::vector<nmqtt::cli::Command> commands;
     for (const nmqtt::cli::CommandSetup setup :
-         {nmqtt::cli::setup_run, nmqtt::cli::setup_pub, nmqtt::cli::setup_sub, nmqtt::cli::setup_bench}) {
+         {nmqtt::cli::setup_run, nmqtt::cli::setup_pub, nmqtt::cli::setup_sub, nmqtt::cli::setup_rr,
+          nmqtt::cli::setup_bench}) {
         if (setup != nullptr) commands.push_back(setup(app));
     }
     try {

@@ -362,4 +362,18 @@ void format_message(std::string& out, std::string& error, const MessageFormat& f
     if (format.eol) out.push_back('\n');
 }
 
+void render_message(std::string& out, std::string& error, const MessageView& message, std::string_view format,
+                    bool pretty, bool verbose, bool eol) {
+    if (!format.empty()) {
+        format_message(out, error, MessageFormat{format, pretty, eol}, message, std::chrono::system_clock::now());
+        return;
+    }
+    if (verbose) {
+        out.append(message.topic);
+        out.push_back(' ');
+    }
+    out.append(message.payload);
+    if (eol) out.push_back('\n');
+}
+
 }  // namespace nmqtt::cli

@@ -24,6 +24,11 @@ struct MessageFormat {
 void format_message(std::string& out, std::string& error, const MessageFormat& format, const MessageView& message,
                     std::chrono::system_clock::time_point now);
 
+/// How `nmqtt sub` and `nmqtt rr` print a message: -F `format` when not empty, else `topic payload` (-v) or
+/// the payload alone, each followed by a newline unless -N. Errors of -F %J go to `error`.
+void render_message(std::string& out, std::string& error, const MessageView& message, std::string_view format,
+                    bool pretty, bool verbose, bool eol);
+
 /// Appends the %j / %J record: {"tst":..., "topic":..., "qos":..., "retain":..., "payloadlen":..., "mid":...
 /// (QoS > 0), "properties":{...} (MQTT 5.0, when the message has any), "payload":...}. `payload_as_json`:
 /// the payload inlined as parsed JSON (%J); false: as a string (%j). Returns false when the payload is not

@@ -148,19 +148,9 @@ private:
 
     void print(const MessageView& m) {
         line_.clear();
-        if (!flags_.format.empty()) {
-            std::string error;
-            format_message(line_, error, MessageFormat{flags_.format, flags_.pretty, !flags_.no_newline}, m,
-                           std::chrono::system_clock::now());
-            if (!error.empty()) fmt::print(stderr, "{}\n", error);  // mosquitto_sub's line, unprefixed
-        } else {
-            if (flags_.verbose) {
-                line_.append(m.topic);
-                line_.push_back(' ');
-            }
-            line_.append(m.payload);
-            if (!flags_.no_newline) line_.push_back('\n');
-        }
+        std::string error;
+        render_message(line_, error, m, flags_.format, flags_.pretty, flags_.verbose, !flags_.no_newline);
+        if (!error.empty()) fmt::print(stderr, "{}\n", error);  // mosquitto_sub's line, unprefixed
         std::fwrite(line_.data(), 1, line_.size(), stdout);
         std::fflush(stdout);
     }

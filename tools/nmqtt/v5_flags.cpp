@@ -270,7 +270,7 @@ std::optional<std::string> V5Flags::add_property(const std::vector<std::string>&
 }
 
 std::optional<std::string> V5Flags::finish(bool persistent_session) {
-    v5_ = !raw_properties_.empty();  // -D turns MQTT 5 on, as with mosquitto; -V decides when given
+    v5_ = default_v5_ || !raw_properties_.empty();  // -D turns MQTT 5 on, as with mosquitto; -V decides
     if (auto error = parse_version()) return error;
     if (auto error = parse_expiry()) return error;
     for (const auto& args : raw_properties_) {

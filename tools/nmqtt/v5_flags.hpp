@@ -22,6 +22,9 @@ public:
     /// The -D commands (mosquitto_string_to_command's names); `unsupported`: one mosquitto names but refuses.
     enum class Command { connect, publish, subscribe, unsubscribe, disconnect, will, unsupported };
 
+    /// MQTT 5.0 unless -V says otherwise (mosquitto_rr's default); call before finish().
+    void default_to_v5() noexcept { default_v5_ = true; }
+
     /// Adds -V, -D and -x to `app`.
     void add_to(CLI::App& app);
 
@@ -57,6 +60,7 @@ private:
     std::string expiry_;             // -x as given
     std::vector<std::vector<std::string>> raw_properties_;  // each -D's arguments, in order
     bool v5_ = false;
+    bool default_v5_ = false;
     std::optional<std::uint32_t> session_expiry_;
     session::V5Options options_;
     protocol::Properties publish_, subscribe_, unsubscribe_, will_, disconnect_;
