@@ -59,6 +59,12 @@ static int parse_flag(const char* flag, const char* value, struct bench_args* a)
     if (strcmp(flag, "-s") == 0) return parse_long(value, 0, 256L << 20, &a->payload);
     if (strcmp(flag, "--inflight") == 0) return parse_long(value, 1, 65535, &a->inflight);
     if (strcmp(flag, "-I") == 0) return parse_long(value, 0, 3600000, &a->interval_ms);
+    if (strcmp(flag, "-V") == 0) {
+        if (strcmp(value, "5") == 0 || strcmp(value, "mqttv5") == 0) a->protocol = 5;
+        else if (strcmp(value, "311") == 0 || strcmp(value, "mqttv311") == 0) a->protocol = 4;
+        else return -1;
+        return 0;
+    }
     return -1;
 }
 
@@ -73,6 +79,7 @@ int bench_parse_args(int argc, char** argv, const char* program, struct bench_ar
     a->inflight = 64;
     a->topic = "bench/%i";
     a->timeout_s = 60.0;
+    a->protocol = 4;
     if (argc < 2 || parse_mode(argv[1], &a->mode) != 0) {
         usage(program);
         return -1;

@@ -66,13 +66,15 @@ static void on_pub_disconnect(struct mosquitto* m, void* user, int rc)
     bench_window_abort(&((struct pub_ctx*)user)->window);
 }
 
+static int g_protocol = MQTT_PROTOCOL_V311;  /* -V 5: MQTT_PROTOCOL_V5 */
+
 static struct mosquitto* new_client(const char* role, long index, void* user, long inflight)
 {
     char id[64];
     snprintf(id, sizeof id, "mosq-%s-%ld-%d", role, index, (int)getpid());
     struct mosquitto* m = mosquitto_new(id, true, user);
     if (m == NULL) return NULL;
-    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, g_protocol);
     mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_int_option(m, MOSQ_OPT_SEND_MAXIMUM, (int)inflight);
     return m;
@@ -288,6 +290,7 @@ int main(int argc, char** argv)
 {
     struct bench_args a;
     if (bench_parse_args(argc, argv, "mosquitto_peer", &a) != 0) return 2;
+    if (a.protocol == 5) g_protocol = MQTT_PROTOCOL_V5;
     mosquitto_lib_init();
     int rc = a.mode == BENCH_PUB ? run_pub(&a) : a.mode == BENCH_RTT ? run_rtt(&a) : run_conn(&a);
     mosquitto_lib_cleanup();

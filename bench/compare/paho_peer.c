@@ -275,6 +275,10 @@ int main(int argc, char** argv)
 {
     struct bench_args a;
     if (bench_parse_args(argc, argv, "paho_peer", &a) != 0) return 2;
+    if (a.protocol == 5) {
+        fprintf(stderr, "paho_peer: MQTT 5 (-V 5) is not supported here\n");
+        return 2;
+    }
     MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
     init.do_openssl_init = 0;
     MQTTAsync_global_init(&init);

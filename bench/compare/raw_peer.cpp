@@ -420,6 +420,10 @@ int main(int argc, char** argv)
 {
     bench_args a{};
     if (bench_parse_args(argc, argv, "raw_peer", &a) != 0) return 2;
+    if (a.protocol == 5) {
+        fprintf(stderr, "raw_peer: MQTT 5 (-V 5) is not supported here\n");
+        return 2;
+    }
     switch (a.mode) {
     case BENCH_PUB: return run_pub(a);
     case BENCH_RTT: return run_rtt(a);

@@ -9,7 +9,8 @@
 #   --quick      1 repetition and a tenth of the messages (a smoke test of the script, not a measurement)
 #   --no-docs    print the table only; do not rewrite docs/performance.md and docs/performance.png
 #   --save FILE  keep the raw results (one JSON line per run, tab-separated with row and library) in FILE
-#   --rows IDS   only these rows (ids: q0 q1w64 q1w65535 q2 rtt0 rtt1 conn sq0 sq1w64 sconn nrtt1 mrtt1 mrtt2)
+#   --rows IDS   only these rows (ids: q0 q1w64 q1w65535 q2 rtt0 rtt1 conn sq0 sq1w64 sconn nrtt1 mrtt1 mrtt2
+#                v5q0 v5q1w64 v5rtt1 v5conn; the v5 rows run nmqtt and libmosquitto only)
 #
 # Programs: $NMQTT (default build/release/tools/nmqtt/nmqtt, used as `nmqtt bench ...` when it exists) and
 # the peers in $BUILD_DIR/bench/compare (default build/release). Every run is bounded by --timeout and
@@ -134,7 +135,13 @@ ROWS=(
   "nrtt1|Round trip QoS 1 (sink without TCP_NODELAY)|$NAGLE_PORT|rtt -q 1 -n $(m 1000) --timeout 3|stall"
   "mrtt1|Round trip QoS 1 (mosquitto without TCP_NODELAY)|$NAGLE_MOSQ_PORT|rtt -q 1 -n $(m 500) --timeout 3|stall"
   "mrtt2|Round trip QoS 2 (mosquitto without TCP_NODELAY)|$NAGLE_MOSQ_PORT|rtt -q 2 -n $(m 500) --timeout 3|stall"
+  "v5q0|MQTT 5 QoS 0 stream (mosquitto)|$MOSQ_PORT|pub -V 5 -q 0 --inflight 1024 -n $(m 100000) --timeout 10|v5"
+  "v5q1w64|MQTT 5 QoS 1 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -V 5 -q 1 --inflight 64 -n $(m 50000) --timeout 10|v5"
+  "v5rtt1|MQTT 5 round trip QoS 1 (mosquitto)|$MOSQ_PORT|rtt -V 5 -q 1 -n $(m 1000) --timeout 3|v5"
+  "v5conn|MQTT 5 connection storm, $CONN clients (mosquitto)|$MOSQ_PORT|conn -V 5 -c $CONN --timeout 30|v5"
 )
+# The programs that speak MQTT 5 (the rows marked v5 run only these).
+V5_LIBS=" nmqtt libmosquitto "
 
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
@@ -146,6 +153,7 @@ for rep in $(seq "$REPS"); do
     timeout_s=$(sed -n 's/.*--timeout \([0-9]*\).*/\1/p' <<<"$args")
     for lib in "${ORDER[@]}"; do
       [ "$lib" = raw-quickack ] && [ "${stall:-}" != stall ] && continue
+      [ "${stall:-}" = v5 ] && [[ "$V5_LIBS" != *" $lib "* ]] && continue
       # shellcheck disable=SC2086
       line=$(timeout -k 5 $((timeout_s + 30)) ${PROG[$lib]} $args -h 127.0.0.1 -p "$port" -t "bench/$id/%i" --json \
              2>>"$WORK/stderr.log" | tail -1) || true

@@ -57,6 +57,24 @@ TEST_P(CliBenchPubTest, EveryMessageArrivesOnceEndToEnd) {
 
 INSTANTIATE_TEST_SUITE_P(Qos, CliBenchPubTest, ::testing::Values(0, 1, 2));
 
+// -V 5: the same runs over MQTT 5.0 (mosquitto logs the protocol of each connection: "p5").
+class CliBenchV5Test : public ::testing::TestWithParam<int> {};
+
+TEST_P(CliBenchV5Test, EveryMessageArrivesOnceOverMqtt5) {
+    MosquittoFixture broker;
+    const auto qos = std::to_string(GetParam());
+    const auto r = run_bench(broker, {"pub", "-V", "5", "-n", "500", "-q", qos, "--inflight", "16", "-t", "bench5/%i"});
+    EXPECT_EQ(r.status.exit_code, exit_ok) << r.err;
+    EXPECT_EQ(json_number(r.out, "sent"), 500) << r.out;
+    EXPECT_EQ(json_number(r.out, "messages"), 500);
+    EXPECT_EQ(json_number(r.out, "lost"), 0);
+    EXPECT_EQ(json_number(r.out, "duplicated"), 0);
+    EXPECT_GE(broker.count_in_log("(p5, "), 2u) << broker.log();  // publisher and subscriber
+    EXPECT_EQ(broker.count_in_log("(p2, "), 0u);  // mosquitto logs 3.1.1 as p2
+}
+
+INSTANTIATE_TEST_SUITE_P(Qos, CliBenchV5Test, ::testing::Values(0, 1, 2));
+
 // A long stream with a window: completions publish the next messages from inside the client's read
 // handler. Catches a client that starts a new read into its buffer while still parsing it (Asio reads
 // speculatively when a read starts), which loses acknowledgements and leaves publishes incomplete.

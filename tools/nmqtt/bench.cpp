@@ -384,6 +384,8 @@ void add_bench_flags(CLI::App& app, Parsed& parsed) {
     app.add_option("-q,--qos", f.qos, "Quality of service 0, 1 or 2")->check(CLI::Range(0, 2));
     app.add_option("--inflight", f.inflight, "Messages outstanding per publisher (written for QoS 0, unacknowledged for 1/2)")
         ->check(CLI::Range(1L, 65535L));
+    app.add_option("-V,--protocol-version", f.protocol, "MQTT version: mqttv311 (or 311, default) or mqttv5 (or 5)")
+        ->check(CLI::IsMember({"311", "mqttv311", "5", "mqttv5"}));
     app.add_option("-t,--topic", f.topic, "Topic; %i is replaced by the client index (default: bench/%i)");
     app.add_option("-u,--username", f.username, "User name");
     parsed.password_option = app.add_option("-P,--pw", parsed.password, "Password (needs -u)");

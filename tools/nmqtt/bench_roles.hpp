@@ -48,6 +48,7 @@ struct Flags {
     double idle_s = 0;
     long threads = 0;
     long connecting = 64;
+    std::string protocol = "311";  ///< -V: mqttv311|311 or mqttv5|5
 
     [[nodiscard]] bool is_secure() const { return tls || !cafile.empty() || !capath.empty() || !cert.empty(); }
     [[nodiscard]] std::uint16_t broker_port() const {
