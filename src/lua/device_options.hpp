@@ -6,9 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace nmqtt::lua {
+
+class IoControl;
 
 struct DeviceOptions {
     // wifi: a station whose access point is the machine's loopback network.
@@ -37,6 +40,7 @@ struct DeviceOptions {
     int vdd33 = 3300;                            ///< adc.readvdd33(), mV
     bool trace_io = false;                       ///< --trace-io: gpio writes and triggers on stderr
     std::string io_control;                      ///< --io-control PATH: line commands (pin, adc) read while running
+    std::shared_ptr<IoControl> io;               ///< the outside of the chip (inputs, ADC, init data): kept across resets
 };
 
 /// The station MAC of this process: Espressif's OUI 5c:cf:7f and three bytes derived from the host id and the

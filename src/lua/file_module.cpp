@@ -432,8 +432,55 @@ void register_file_type(lua_State* L) {
     lua_pop(L, 1);
 }
 
+// read_flash_file(name) -> the contents of a file of the file system folder, or nil (no note: the runner's
+// loadfile/dofile fall back to the ordinary path then).
+int read_flash_file(lua_State* L) {
+    const std::string_view name = check_string(L, 1);
+    if (name.empty() || name.front() == '/' || name.find("..") != std::string_view::npos) return 0;
+    fs::path path = device_options(L, "file").fs_dir;
+    for (const auto& part : fs::path(std::string(name))) {
+        path /= part;
+        if (is_link(path)) return 0;
+    }
+    if (!is_plain_file(path)) return 0;
+    std::FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) return 0;
+    luaL_Buffer buffer;
+    luaL_buffinit(L, &buffer);
+    char block[4096];
+    for (std::size_t n = 0; (n = std::fread(block, 1, sizeof block, file)) > 0;) luaL_addlstring(&buffer, block, n);
+    std::fclose(file);
+    luaL_pushresult(&buffer);
+    return 1;
+}
+
+// As on the device, loadfile/dofile/require find the files of the file system first (chunk names are the file
+// names, "@init.lua"); other names keep the stock behaviour.
+constexpr const char* loader_code = R"lua(
+local read, fs_dir = ...
+local loadfile_, load_ = loadfile, load
+function loadfile(name, mode, ...)
+  local text = type(name) == "string" and read(name)
+  if not text then return loadfile_(name, mode, ...) end
+  if select("#", ...) > 0 then return load_(text, "@" .. name, mode, ...) end
+  return load_(text, "@" .. name, mode)
+end
+function dofile(name)
+  local chunk = assert(loadfile(name))
+  return chunk()
+end
+package.path = fs_dir .. "/?.lc;" .. fs_dir .. "/?.lua;" .. package.path
+)lua";
+
+void install_loader(lua_State* L, const DeviceOptions& options) {
+    if (luaL_loadbuffer(L, loader_code, std::strlen(loader_code), "=file.loader") != LUA_OK) lua_error(L);
+    lua_pushcfunction(L, guarded<read_flash_file>);
+    lua_pushstring(L, options.fs_dir.c_str());
+    lua_call(L, 2, 0);
+}
+
 int open_file_impl(lua_State* L) {
-    device_options(L, "file");
+    install_loader(L, device_options(L, "file"));
     register_file_type(L);
     static const luaL_Reg functions[] = {
         {"open", guarded<file_open>},         {"close", guarded<file_close>},

@@ -22,9 +22,11 @@ int open_wifi(lua_State* L);
 int open_node(lua_State* L);
 int open_file(lua_State* L);
 int open_sjson(lua_State* L);
+int open_gpio(lua_State* L);
+int open_adc(lua_State* L);
 /// Loads both as globals `mqtt` and `tmr` and as package.loaded["mqtt"], ["tmr"] and ["mqtt.tmr"].
 void open_globals(lua_State* L);
-/// `nmqtt run` only: makes L a simulated NodeMCU with `options` and loads wifi, node, file, sjson as globals (and
+/// `nmqtt run` only: makes L a simulated NodeMCU with `options` and loads wifi, node, file, sjson, gpio, adc as globals (and
 /// package.loaded entries). node replaces the global print (its output can be redirected by node.output()).
 void open_device_modules(lua_State* L, std::shared_ptr<const DeviceOptions> options);
 

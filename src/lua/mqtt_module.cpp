@@ -94,7 +94,8 @@ void open_globals(lua_State* L) {
 void open_device_modules(lua_State* L, std::shared_ptr<const DeviceOptions> options) {
     Runtime::of(L).set_device(std::move(options));
     static constexpr std::pair<const char*, lua_CFunction> modules[] = {
-        {"wifi", open_wifi}, {"node", open_node}, {"file", open_file}, {"sjson", open_sjson}};
+        {"wifi", open_wifi}, {"node", open_node}, {"file", open_file}, {"sjson", open_sjson},
+        {"gpio", open_gpio}, {"adc", open_adc}};
     for (const auto& [name, open] : modules) {
         luaL_requiref(L, name, open, 1);
         lua_pop(L, 1);

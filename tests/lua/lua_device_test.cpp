@@ -2,7 +2,14 @@
 // scripts/device/, its output and exit status checked.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
 
 #include "lua_test_support.hpp"
 
@@ -317,6 +324,165 @@ TEST(LuaDeviceSjson, EncodeDecodeAndStreaming) {
         "encoder\t{\"li|st\":|[1,2|,3]}\n"
         "encoder default\t1024\t980\tnil\t1\n");
     EXPECT_EQ(r.err, "");
+}
+
+// A FIFO the test writes --io-control lines into while the script runs.
+class ControlFifo {
+public:
+    explicit ControlFifo(std::filesystem::path path) : path_(std::move(path)) {
+        if (::mkfifo(path_.c_str(), 0600) != 0) throw std::runtime_error("mkfifo failed");
+    }
+    ~ControlFifo() { close(); }
+    ControlFifo(const ControlFifo&) = delete;
+    ControlFifo& operator=(const ControlFifo&) = delete;
+    [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+    /// Opens the writing end once the reader has opened its end (bounded wait); false if it never did.
+    bool open() {
+        for (int attempt = 0; attempt < 500 && fd_ < 0; ++attempt) {
+            fd_ = ::open(path_.c_str(), O_WRONLY | O_NONBLOCK);
+            if (fd_ < 0) std::this_thread::sleep_for(10ms);
+        }
+        return fd_ >= 0;
+    }
+    bool write(const std::string& lines) {
+        return fd_ >= 0 && ::write(fd_, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size());
+    }
+    void close() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+};
+
+// Pins and the ADC: constants, write/read, the firmware's errors, triggers on changes (a write, a level
+// driven through --io-control while the script runs), serout at once and through the event loop, adc values
+// from --adc and --io-control, force_init_mode; --trace-io shows each change on stderr.
+TEST(LuaDeviceGpio, PinsTriggersSeroutAndAdc) {
+    TempDir dir;
+    ControlFifo fifo(dir / "io");
+    Process run(nmqtt_run_with({"--pin", "5=1", "--adc", "700", "--trace-io", "--io-control", fifo.path().string()},
+                               device_script("gpio.lua")));
+    ASSERT_TRUE(fifo.open());
+    ASSERT_TRUE(run.wait_for_stdout("serout async done", 10s)) << run.stdout_text() << run.stderr_text();
+    ASSERT_TRUE(fifo.write("adc 300\npin 2 1\npin 2 0\nbad line\n"));
+    ASSERT_TRUE(run.wait_for_stdout("button", 10s)) << run.stdout_text() << run.stderr_text();
+    fifo.close();  // the end of the control file: nothing keeps the run alive any more
+    const ExitStatus status = run.wait_or_kill(10s);
+    EXPECT_TRUE(status.success()) << run.stdout_text() << run.stderr_text();
+    EXPECT_EQ(run.stdout_text(),
+        "constants\t1\t0\t3\t2\t1\t0\t0\t1\n"
+        "driven by --pin\t1\n"
+        "write read\t1\n"
+        "write read\t0\n"
+        "pull-up\t1\n"
+        "mode pin\tfalse\tbad argument #1 (Invalid pin)\n"
+        "mode int pin 0\tfalse\tbad argument #1 (Invalid pin)\n"
+        "mode\tfalse\tbad argument #2 (wrong arg type)\n"
+        "read pin\tfalse\tgpio 13 does not exist\n"
+        "write level\tfalse\tbad argument #2 (wrong level type)\n"
+        "write pin\tfalse\tgpio 20 does not exist\n"
+        "trig pin\tfalse\tbad argument #1 (Invalid interrupt pin)\n"
+        "trig type\tfalse\tbad argument #2 (invalid option 'sideways')\n"
+        "trig callback\tfalse\tbad argument #3 (invalid callback type)\n"
+        "serout level\tfalse\tbad argument #2 (Wrong level type)\n"
+        "serout table\tfalse\tbad argument #3 (Invalid delay_times)\n"
+        "adc id\tfalse\tadc 1 does not exist\n"
+        "adc mode\tfalse\tbad argument #1 (Invalid mode)\n"
+        "adc\t700\t65535\t0\t255\n"
+        "serout sync\t1\n"
+        "serout started\t0\n"
+        "init mode changed\ttrue\tfalse\n"
+        "main chunk done\n"
+        "trig 1\t1\tinteger\t1\n"
+        "trig 1\t0\tinteger\t1\n"
+        "serout async done\t1\n"
+        "button\t0\t0\t300\n");
+    const std::string err = run.stderr_text();
+    for (const char* line : {" gpio 4 1\n", " gpio 4 0\n", " trig 1 1\n", " in 2 1\n", " in 2 0\n", " adc 300\n",
+                             " trig 2 0\n", " gpio 3 1\n"}) {
+        EXPECT_TRUE(contains(err, line)) << line << " in\n" << err;
+    }
+    EXPECT_TRUE(contains(err, "nmqtt: --io-control: cannot read 'bad line'")) << err;
+}
+
+// The application of a typical device, unmodified: init.lua reads config.json with file + sjson, joins the
+// Wi-Fi (got_ip_cb), runs application.lua with dofile, which names the client after node.chipid(), connects to
+// the test's mosquitto, drives the LED from JSON commands, reports the LED and the ADC as JSON, and reports a
+// button press driven through --io-control; {"quit": true} closes the client and the run ends with 0.
+TEST(LuaDeviceApplication, TypicalDeviceScriptAgainstMosquitto) {
+    MosquittoFixture broker;
+    TempDir app;
+    for (const char* name : {"init.lua", "application.lua"}) {
+        std::filesystem::copy_file(device_script(std::string("app/") + name), app / name);
+    }
+    write_file(app / "config.json",
+               R"({"wifi": {"ssid": "home", "pwd": "secret-pass", "timeout_ms": 10000},
+                   "mqtt": {"host": ")" + broker.host() + R"(", "port": )" + std::to_string(broker.port()) +
+                   R"(, "topic": "devices"},
+                   "pins": {"led": 4, "button": 2}})");
+    const std::string base = "devices/node-1193046";
+    Process sub({"mosquitto_sub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-t", base + "/status", "-t", base + "/state", "-v",
+                 "-C", "4"});
+    ASSERT_TRUE(broker.wait_for_log("Received SUBSCRIBE", 10s)) << broker.log();
+    TempDir control;
+    ControlFifo fifo(control / "io");
+    Process device(nmqtt_run_with({"--mac", "5c:cf:7f:12:34:56", "--adc", "321", "--trace-io", "--io-control",
+                                   fifo.path().string()}, (app / "init.lua").string()));
+    ASSERT_TRUE(fifo.open());
+    ASSERT_TRUE(device.wait_for_stdout("mqtt: subscribed\n", 15s)) << device.stdout_text() << device.stderr_text();
+    const auto publish = [&](const std::string& payload) {
+        return run_process({"mosquitto_pub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-q", "1",
+                            "-t", base + "/cmd", "-m", payload}, 10s).status.success();
+    };
+    ASSERT_TRUE(publish(R"({"led":"on"})"));
+    ASSERT_TRUE(device.wait_for_stderr(" gpio 4 1\n", 10s)) << device.stderr_text();
+    ASSERT_TRUE(wait_until([&] { return sub.stdout_text().find("command") != std::string::npos; }, 10s));
+    ASSERT_TRUE(fifo.write("pin 2 0\n"));
+    ASSERT_TRUE(wait_until([&] { return sub.stdout_text().find("button") != std::string::npos; }, 10s))
+        << sub.stdout_text();
+    fifo.close();
+    ASSERT_TRUE(publish(R"({"led":"off","quit":true})"));
+    const ExitStatus status = device.wait_or_kill(15s);
+    EXPECT_TRUE(status.success()) << device.stdout_text() << device.stderr_text();
+    EXPECT_EQ(device.stdout_text(),
+        "wifi: got ip 127.0.0.1\n"
+        "mqtt: connected as node-1193046\n"
+        "mqtt: subscribed\n"
+        "mqtt: " + base + "/cmd {\"led\":\"on\"}\n"
+        "mqtt: " + base + "/cmd {\"led\":\"off\",\"quit\":true}\n"
+        "mqtt: offline\n");
+    EXPECT_TRUE(sub.wait_or_kill(10s).success());
+    std::vector<std::string> lines;
+    std::istringstream text(sub.stdout_text());
+    for (std::string line; std::getline(text, line);) lines.push_back(line);
+    ASSERT_EQ(lines.size(), 4U) << sub.stdout_text();
+    EXPECT_EQ(lines[0], base + "/status online");
+    const auto has_all = [](const std::string& line, std::initializer_list<const char*> parts) {
+        for (const char* part : parts) {
+            if (line.find(part) == std::string::npos) return false;
+        }
+        return true;
+    };
+    EXPECT_TRUE(has_all(lines[1], {"/state {", "\"why\":\"command\"", "\"led\":1", "\"adc\":321"})) << lines[1];
+    EXPECT_TRUE(has_all(lines[2], {"/state {", "\"why\":\"button\"", "\"led\":1"})) << lines[2];
+    EXPECT_TRUE(has_all(lines[3], {"/state {", "\"why\":\"command\"", "\"led\":0"})) << lines[3];
+    EXPECT_TRUE(contains(device.stderr_text(), " gpio 4 0\n")) << device.stderr_text();
+}
+
+// The same application with --wifi-down: no address before its timeout, node.dsleep(0): exit status 4.
+TEST(LuaDeviceApplication, WifiDownTakesTheScriptsFailurePath) {
+    TempDir app;
+    for (const char* name : {"init.lua", "application.lua"}) {
+        std::filesystem::copy_file(device_script(std::string("app/") + name), app / name);
+    }
+    write_file(app / "config.json", R"({"wifi": {"ssid": "home", "pwd": "secret-pass", "timeout_ms": 200}})");
+    const auto r = run_device_script({"--wifi-down"}, (app / "init.lua").string());
+    EXPECT_EQ(r.status.exit_code, 4) << describe(r);
+    EXPECT_EQ(r.out, "wifi: disconnected, reason 201\nwifi: no address, sleeping\n");
 }
 
 }  // namespace

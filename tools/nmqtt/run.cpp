@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +22,7 @@
 
 #include "commands.hpp"
 #include "device_options.hpp"
+#include "io_control.hpp"
 #include "lua_api.hpp"
 
 namespace nmqtt::cli {
@@ -159,20 +161,27 @@ bool parse_mac(const std::string& text, std::array<std::uint8_t, 6>& mac) {
     return true;
 }
 
+// --pin PIN=LEVEL values into `pins`; returns what is wrong, if anything.
+std::string parse_pins(const std::vector<std::string>& values, std::map<int, int>& pins) {
+    for (const auto& pin : values) {
+        int number = 0;
+        int level = 0;
+        char tail = 0;
+        if (std::sscanf(pin.c_str(), "%d=%d%c", &number, &level, &tail) != 2 || number < 0 || number > 12 ||
+            (level != 0 && level != 1)) {
+            return "--pin: expected PIN=0 or PIN=1 with PIN 0..12, got '" + pin + "'";
+        }
+        pins[number] = level;
+    }
+    return {};
+}
+
 // Fills the parts of the device options that need checking or defaults from the script.
 std::string finish_device(RunArgs& run) {
     auto& device = run.device;
     if (!run.mac.empty() && !parse_mac(run.mac, device.mac)) return "--mac: expected AA:BB:CC:DD:EE:FF";
     device.join_delay = std::chrono::milliseconds{run.join_delay_ms};
-    for (const auto& pin : run.pins) {
-        int number = 0;
-        int level = 0;
-        char tail = 0;
-        if (std::sscanf(pin.c_str(), "%d=%d%c", &number, &level, &tail) != 2 || (level != 0 && level != 1)) {
-            return "--pin: expected PIN=0 or PIN=1, got '" + pin + "'";
-        }
-        device.pins[number] = level;
-    }
+    if (std::string problem = parse_pins(run.pins, device.pins); !problem.empty()) return problem;
     std::error_code error;
     if (device.fs_dir.empty()) {
         const auto script = std::filesystem::path(run.script == "-" ? "." : run.script);
@@ -180,6 +189,8 @@ std::string finish_device(RunArgs& run) {
     }
     device.fs_dir = std::filesystem::weakly_canonical(device.fs_dir, error);
     if (error || !std::filesystem::is_directory(device.fs_dir)) return "--fs: '" + device.fs_dir + "' is not a folder";
+    device.io = std::make_shared<nmqtt::lua::IoControl>(device.pins, device.adc);
+    if (!device.io_control.empty() && !device.io->start(device.io_control)) return "--io-control: cannot start its reader";
     return {};
 }
 
