@@ -485,5 +485,17 @@ TEST(LuaDeviceApplication, WifiDownTakesTheScriptsFailurePath) {
     EXPECT_EQ(r.out, "wifi: disconnected, reason 201\nwifi: no address, sleeping\n");
 }
 
+// A reset drops the connection without DISCONNECT (as on the chip): the broker publishes the will.
+TEST(LuaDeviceNode, RestartDropsTheConnectionAndTheWillIsPublished) {
+    MosquittoFixture broker;
+    Process sub({"mosquitto_sub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-t", "will", "-C", "1"});
+    ASSERT_TRUE(broker.wait_for_log("Received SUBSCRIBE", 10s)) << broker.log();
+    const auto r = run_device_script({"--no-restart"}, device_script("reset_will.lua"), address(broker));
+    EXPECT_EQ(r.status.exit_code, 3) << describe(r);
+    EXPECT_EQ(r.out, "connected\n");
+    EXPECT_TRUE(sub.wait_or_kill(10s).success());
+    EXPECT_EQ(sub.stdout_text(), "gone\n");
+}
+
 }  // namespace
 }  // namespace nmqtt::test::lua
