@@ -473,6 +473,51 @@ TEST(LuaDeviceApplication, TypicalDeviceScriptAgainstMosquitto) {
     EXPECT_TRUE(contains(device.stderr_text(), " gpio 4 0\n")) << device.stderr_text();
 }
 
+// A 2016-style device script, unmodified: the positional wifi.sta.config(ssid, pwd), tmr.alarm polling
+// wifi.sta.getip(), then mqtt.Client with lwt(t, m, 0, 0), on("connect"), connect(host, port, 0, 0, fn) (today's
+// firmware reads fn as the failure callback: not called), subscribe, an LED toggled from messages and the ADC
+// published on request, against mosquitto; "QUIT" closes the client and the run ends with 0.
+TEST(LuaDeviceApplication, Script2016StyleAgainstMosquitto) {
+    MosquittoFixture broker;
+    TempDir app;
+    for (const char* name : {"init.lua", "mqtt_app.lua"}) {
+        std::filesystem::copy_file(device_script(std::string("app2016/") + name), app / name);
+    }
+    write_file(app / "config.lua",
+               "BROKER = \"" + broker.host() + "\"\nPORT = " + std::to_string(broker.port()) + "\n");
+    Process sub({"mosquitto_sub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-t", "/esp/status",
+                 "-t", "/esp/adc", "-v", "-C", "2"});
+    ASSERT_TRUE(broker.wait_for_log("Received SUBSCRIBE", 10s)) << broker.log();
+    Process device(nmqtt_run_with({"--adc", "512", "--trace-io"}, (app / "init.lua").string()));
+    ASSERT_TRUE(device.wait_for_stdout("subscribed\n", 15s)) << device.stdout_text() << device.stderr_text();
+    const auto publish = [&](const std::string& payload) {
+        return run_process({"mosquitto_pub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-t",
+                            "/esp/led", "-m", payload}, 10s).status.success();
+    };
+    ASSERT_TRUE(publish("ON"));
+    ASSERT_TRUE(device.wait_for_stderr(" gpio 4 1\n", 10s)) << device.stderr_text();
+    ASSERT_TRUE(publish("READ"));
+    ASSERT_TRUE(device.wait_for_stdout("sent\n", 10s)) << device.stdout_text() << device.stderr_text();
+    ASSERT_TRUE(publish("OFF"));
+    ASSERT_TRUE(device.wait_for_stdout("/esp/led:OFF\n", 10s)) << device.stdout_text();
+    ASSERT_TRUE(publish("QUIT"));
+    const ExitStatus status = device.wait_or_kill(15s);
+    EXPECT_TRUE(status.success()) << device.stdout_text() << device.stderr_text();
+    EXPECT_EQ(device.stdout_text(),
+        "IP is 127.0.0.1\n"
+        "connected\n"
+        "subscribed\n"
+        "/esp/led:ON\n"
+        "/esp/led:READ\n"
+        "sent\n"
+        "/esp/led:OFF\n"
+        "/esp/led:QUIT\n"
+        "offline\n");
+    EXPECT_TRUE(contains(device.stderr_text(), " gpio 4 0\n")) << device.stderr_text();
+    EXPECT_TRUE(sub.wait_or_kill(10s).success());
+    EXPECT_EQ(sub.stdout_text(), "/esp/status online\n/esp/adc 512 led=1\n");
+}
+
 // The same application with --wifi-down: no address before its timeout, node.dsleep(0): exit status 4.
 TEST(LuaDeviceApplication, WifiDownTakesTheScriptsFailurePath) {
     TempDir app;
