@@ -27,6 +27,8 @@ constexpr std::uint32_t flash_size = 4 * 1024 * 1024;
 constexpr int flash_mode_dio = 2;
 constexpr int flash_speed = 40'000'000;
 constexpr std::uint64_t max_sleep_us = 36'000'000'000ULL;
+constexpr int cpu80mhz = 80;
+constexpr int cpu160mhz = 160;
 enum Egc : int { egc_not_active = 0, egc_on_alloc_failure = 1, egc_on_mem_limit = 2, egc_always = 4 };
 
 /// node.task.post(): functions run from the event loop, in order; the loop stays alive while any is queued.
@@ -191,6 +193,19 @@ int node_dsleep(lua_State* L) {
     if (us >= max_sleep_us) us = max_sleep_us - 1;
     Runtime::of(L).request_reset({true, static_cast<std::int64_t>(us)});
     return 0;
+}
+
+// node.setcpufreq(f): 160 selects 160 MHz, anything else 80 MHz (the firmware's test); returns the clock.
+int node_setcpufreq(lua_State* L) {
+    Runtime& runtime = Runtime::of(L);
+    runtime.set_cpu_mhz(check_lua_integer(L, 1) == cpu160mhz ? cpu160mhz : cpu80mhz);
+    lua_pushinteger(L, runtime.cpu_mhz());
+    return 1;
+}
+
+int node_getcpufreq(lua_State* L) {
+    lua_pushinteger(L, Runtime::of(L).cpu_mhz());
+    return 1;
 }
 
 int node_bootreason(lua_State* L) {
@@ -378,8 +393,11 @@ int open_node_impl(lua_State* L) {
         {"flashsize", guarded<node_flashsize>}, {"heap", guarded<node_heap>},
         {"info", guarded<node_info>},           {"restart", guarded<node_restart>},
         {"dsleep", guarded<node_dsleep>},       {"bootreason", guarded<node_bootreason>},
-        {"compile", guarded<node_compile>},     {nullptr, nullptr}};
+        {"compile", guarded<node_compile>},     {"setcpufreq", guarded<node_setcpufreq>},
+        {"getcpufreq", guarded<node_getcpufreq>}, {nullptr, nullptr}};
     luaL_newlib(L, functions);
+    add_integer(L, "CPU80MHZ", cpu80mhz);
+    add_integer(L, "CPU160MHZ", cpu160mhz);
     static const luaL_Reg egc_functions[] = {
         {"setmode", guarded<egc_setmode>}, {"meminfo", guarded<egc_meminfo>}, {nullptr, nullptr}};
     luaL_newlib(L, egc_functions);

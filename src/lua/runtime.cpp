@@ -257,6 +257,23 @@ void Runtime::wait_signal() {
     });
 }
 
+void Runtime::arm_watchdog(std::int64_t seconds) {
+    if (watchdog_) watchdog_->cancel();
+    watchdog_armed_ = seconds >= 0;
+    if (seconds < 0) return;
+    if (!watchdog_) watchdog_.emplace(io_);
+    watchdog_->expires_after(std::chrono::seconds{seconds});
+    watchdog_->async_wait([this](const std::error_code& error) {
+        if (error) return;
+        watchdog_armed_ = false;
+        if (device_) {
+            request_reset({});
+        } else if (!error_) {
+            error_ = "tmr.softwd: the soft watchdog expired";
+        }
+    });
+}
+
 bool Runtime::first_time(const std::string& key) { return said_.insert(key).second; }
 
 }  // namespace nmqtt::lua

@@ -7,6 +7,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -125,7 +126,7 @@ public:
     /// From now on SIGINT/SIGTERM end run(): clients are closed cleanly first (runner only).
     void catch_signals();
     /// True when nothing keeps the loop going (no anchored object).
-    [[nodiscard]] bool is_idle() const noexcept { return anchored_count_ == 0; }
+    [[nodiscard]] bool is_idle() const noexcept { return anchored_count_ == 0 && !watchdog_armed_; }
     /// True the first time it is called for `key` (one-time warnings).
     bool first_time(const std::string& key);
     /// The tls module's settings of this Lua state.
@@ -136,6 +137,13 @@ public:
     /// Ends the event loop as soon as the running handler returns (node.restart(), node.dsleep()).
     void request_reset(ResetRequest request) noexcept { reset_ = request; }
     [[nodiscard]] const std::optional<ResetRequest>& reset_request() const noexcept { return reset_; }
+    /// tmr.softwd(): after `seconds` without being re-armed, node.restart() (under `nmqtt run`) or, in the
+    /// loadable module, an error that ends the loop. Negative disarms. While armed it keeps the loop going, as
+    /// the device would restart.
+    void arm_watchdog(std::int64_t seconds);
+    /// The simulated CPU clock of node.getcpufreq()/setcpufreq() and tmr.ccount(), in MHz (80 or 160).
+    [[nodiscard]] int cpu_mhz() const noexcept { return cpu_mhz_; }
+    void set_cpu_mhz(int mhz) noexcept { cpu_mhz_ = mhz; }
 
     /// Makes `L` the active state for the lifetime of the guard (calls into Lua go to it).
     class Enter {
@@ -170,6 +178,7 @@ private:
     std::unordered_set<Object*> objects_;
     std::vector<std::shared_ptr<Object>> graveyard_;
     std::optional<asio::signal_set> signals_;
+    std::optional<asio::steady_timer> watchdog_;
     std::unordered_set<std::string> said_;
     TlsModuleSettings tls_settings_;
     std::shared_ptr<const DeviceOptions> device_;
@@ -177,8 +186,10 @@ private:
     std::optional<std::string> error_;
     std::size_t anchored_count_ = 0;
     int signal_ = 0;
+    int cpu_mhz_ = 80;
     int signal_count_ = 0;
     bool running_ = false;
+    bool watchdog_armed_ = false;
     bool shutting_down_ = false;
 };
 

@@ -248,6 +248,21 @@ int tmr_delay(lua_State* L) {
 
 int tmr_wdclr(lua_State*) { return 0; }
 
+// tmr.softwd(s): the firmware counts it down once a second and restarts when it goes below zero; nmqtt
+// restarts s seconds after the call (the device: between s and s + 1). Negative disarms.
+int tmr_softwd(lua_State* L) {
+    Runtime::of(L).arm_watchdog(check_lua_integer(L, 1));
+    return 0;
+}
+
+// tmr.ccount(): the 32-bit cycle counter at the simulated CPU clock; negative when bit 31 is set, as there.
+int tmr_ccount(lua_State* L) {
+    Runtime& runtime = Runtime::of(L);
+    const auto ticks = static_cast<std::uint64_t>(runtime.now_us()) * static_cast<std::uint64_t>(runtime.cpu_mhz());
+    lua_pushinteger(L, static_cast<std::int32_t>(static_cast<std::uint32_t>(ticks)));
+    return 1;
+}
+
 void register_timer_type(lua_State* L) {
     if (luaL_newmetatable(L, timer_type) == 0) {
         lua_pop(L, 1);
@@ -278,7 +293,8 @@ int open_tmr_impl(lua_State* L) {
     static const luaL_Reg functions[] = {
         {"create", guarded<tmr_create>},   {"now", guarded<tmr_now>},
         {"time", guarded<tmr_time>},       {"delay", guarded<tmr_delay>},
-        {"wdclr", tmr_wdclr},              {"register", guarded<timer_register>},
+        {"wdclr", tmr_wdclr},              {"softwd", guarded<tmr_softwd>},
+        {"ccount", guarded<tmr_ccount>},   {"register", guarded<timer_register>},
         {"alarm", guarded<timer_alarm>},   {"start", guarded<timer_start>},
         {"stop", guarded<timer_stop>},     {"unregister", guarded<timer_unregister>},
         {"interval", guarded<timer_interval>}, {"state", guarded<timer_state>},

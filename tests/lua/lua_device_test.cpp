@@ -171,6 +171,27 @@ TEST(LuaDeviceNode, DeepSleepWakesWithReason5) {
     EXPECT_TRUE(contains(r.out, "boot\t3\t2\t4\tnil\n")) << r.out;
 }
 
+// tmr.softwd(): fed every 200 ms it stays quiet (the script is alive at 1.2 s); 1 s after the feeding stops
+// the script restarts (boot reason 4), where a disarmed watchdog does nothing; tmr.ccount() counts at the
+// node.setcpufreq() clock. With --no-restart the watchdog's restart exits 3.
+TEST(LuaDeviceTmr, SoftWatchdogCcountAndCpuFrequency) {
+    TempDir fs;
+    const auto r = run_device_script({"--fs", fs.path().string()}, device_script("softwd.lua"));
+    EXPECT_EQ(r.status.exit_code, 0) << describe(r);
+    EXPECT_EQ(r.out,
+        "boot\t1\t0\t80\n"
+        "false\tnumber expected\n"
+        "feeding stopped\n"
+        "alive at 1.2 s\n"
+        "boot\t2\t4\t80\n"
+        "160\t160\t80\t80\n"
+        "ccount\tinteger\ttrue\ttrue\ttrue\n"
+        "disarmed: no restart\n") << describe(r);
+    TempDir fs2;
+    const auto once = run_device_script({"--no-restart", "--fs", fs2.path().string()}, device_script("softwd.lua"));
+    EXPECT_EQ(once.status.exit_code, 3) << describe(once);
+}
+
 // --no-restart: node.restart() exits 3 at once (after the callback returned); --max-restarts 1 allows one.
 TEST(LuaDeviceNode, NoRestartAndMaxRestartsExit) {
     TempDir fs;
