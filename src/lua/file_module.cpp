@@ -186,11 +186,51 @@ int file_readline(lua_State* L) {
     return read_into(L, file, read_chunk, '\n');
 }
 
+// Calls visit(name, size) for each regular file under the folder (names relative, '/' separated), without
+// following symbolic links, at most max_list_depth deep and max_list_entries files.
+template <class Visit>
+void walk(const fs::path& root, Visit&& visit) {
+    std::error_code error;
+    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, error);
+    std::size_t seen = 0;
+    for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+        if (it.depth() >= max_list_depth) it.disable_recursion_pending();
+        const auto status = it->symlink_status(error);
+        if (error || !fs::is_regular_file(status)) continue;
+        if (++seen > max_list_entries) break;
+        visit(it->path().lexically_relative(root).generic_string(), it->file_size(error));
+    }
+}
+
+std::uint64_t used_bytes(const fs::path& root) {
+    std::uint64_t used = 0;
+    walk(root, [&used](const std::string&, std::uintmax_t size) { used += size; });
+    return used;
+}
+
+// True when writing `bytes` at the file's position keeps the folder within --fs-size (SPIFFS is full
+// otherwise: the write returns nil, with one note on stderr). Overwriting inside the file does not grow it.
+bool fits(lua_State* L, std::FILE* file, std::size_t bytes) {
+    const DeviceOptions& options = device_options(L, "file");
+    struct stat st {};
+    if (std::fflush(file) != 0 || ::fstat(::fileno(file), &st) != 0) return false;
+    const long position = std::ftell(file);
+    const auto end = static_cast<std::uint64_t>(position < 0 ? st.st_size : position) + bytes;
+    const std::uint64_t growth = end > static_cast<std::uint64_t>(st.st_size) ? bytes : 0;
+    if (growth == 0 || used_bytes(options.fs_dir) + growth <= options.fs_size) return true;
+    if (Runtime::of(L).first_time("file system full")) {
+        std::fprintf(stderr, "nmqtt: note: file: the file system is full (--fs-size %llu bytes): write refused\n",
+                     static_cast<unsigned long long>(options.fs_size));
+    }
+    return false;
+}
+
 int write_text(lua_State* L, bool newline) {
     int argpos = 1;
     std::FILE* file = target_file(L, argpos);
     const std::string_view text = check_string(L, argpos);
-    bool ok = file != nullptr && std::fwrite(text.data(), 1, text.size(), file) == text.size();
+    bool ok = file != nullptr && fits(L, file, text.size() + (newline ? 1 : 0)) &&
+              std::fwrite(text.data(), 1, text.size(), file) == text.size();
     if (ok && newline) ok = std::fputc('\n', file) != EOF;
     if (ok) {
         lua_pushboolean(L, 1);
@@ -264,22 +304,6 @@ int file_rename(lua_State* L) {
     return 1;
 }
 
-// Calls visit(name, size) for each regular file under the folder (names relative, '/' separated), without
-// following symbolic links, at most max_list_depth deep and max_list_entries files.
-template <class Visit>
-void walk(const fs::path& root, Visit&& visit) {
-    std::error_code error;
-    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, error);
-    std::size_t seen = 0;
-    for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-        if (it.depth() >= max_list_depth) it.disable_recursion_pending();
-        const auto status = it->symlink_status(error);
-        if (error || !fs::is_regular_file(status)) continue;
-        if (++seen > max_list_entries) break;
-        visit(it->path().lexically_relative(root).generic_string(), it->file_size(error));
-    }
-}
-
 // file.list([pattern]) -> {name = size, ...}; pattern as string.match takes it
 int file_list(lua_State* L) {
     const DeviceOptions& options = device_options(L, "file");
@@ -323,8 +347,7 @@ int file_list(lua_State* L) {
 // file.fsinfo() -> remaining, used, total (bytes): total is --fs-size, used what the folder holds
 int file_fsinfo(lua_State* L) {
     const DeviceOptions& options = device_options(L, "file");
-    std::uint64_t used = 0;
-    walk(options.fs_dir, [&used](const std::string&, std::uintmax_t size) { used += size; });
+    const std::uint64_t used = used_bytes(options.fs_dir);
     const std::uint64_t total = std::max(options.fs_size, used);
     lua_pushinteger(L, static_cast<lua_Integer>(total - used));
     lua_pushinteger(L, static_cast<lua_Integer>(used));
@@ -350,7 +373,8 @@ int file_putcontents(lua_State* L) {
     push_opened(L, 1, "w+");
     if (lua_isnil(L, -1)) return 1;
     auto* handle = check_object(L, -1);
-    const bool ok = std::fwrite(contents.data(), 1, contents.size(), handle->file) == contents.size();
+    const bool ok = fits(L, handle->file, contents.size()) &&
+                    std::fwrite(contents.data(), 1, contents.size(), handle->file) == contents.size();
     const bool closed = std::fclose(handle->file) == 0;
     handle->file = nullptr;
     if (ok && closed) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -284,6 +285,27 @@ TEST(LuaDeviceFile, SpiffsApiOnAFolder) {
     EXPECT_FALSE(std::filesystem::exists(fs.path().parent_path() / "stolen.txt"));
     EXPECT_EQ(read_file(outside / "secret.txt"), "secret\n");
     EXPECT_EQ(read_file(fs / "www/index.html"), "<p>");
+}
+
+// --fs-size bounds the folder: a write or putcontents that would grow it past the size returns nil (a full
+// SPIFFS), with one note on stderr; overwriting inside a file and replacing a file's contents are counted
+// as what they end up holding.
+TEST(LuaDeviceFile, WritesStopAtTheFileSystemSize) {
+    TempDir fs;
+    const auto r = run_device_script({"--fs", fs.path().string(), "--fs-size", "100"}, device_script("fsfull.lua"));
+    EXPECT_EQ(r.status.exit_code, 0) << describe(r);
+    EXPECT_EQ(r.out,
+        "put 60\ttrue\n"
+        "write 30\ttrue\n"
+        "write 20\tnil\n"
+        "writeline 9\ttrue\n"
+        "overwrite 30\ttrue\n"
+        "put 11 more\tnil\n"
+        "replace a by 61\tnil\n"
+        "replace a by 60\ttrue\n"
+        "fsinfo\t0\t100\t100\n") << describe(r);
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(contains(r.err, "the file system is full (--fs-size 100 bytes)")) << r.err;
 }
 
 // Without --fs the folder is the script's own: a script finds the files beside it.
