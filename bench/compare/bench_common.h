@@ -23,7 +23,7 @@
 extern "C" {
 #endif
 
-enum bench_mode { BENCH_PUB, BENCH_RTT, BENCH_CONN };
+enum bench_mode { BENCH_PUB, BENCH_RTT, BENCH_CONN, BENCH_SUB };
 
 enum { BENCH_MIN_PAYLOAD = 16 };
 
@@ -136,6 +136,14 @@ struct bench_result {
 void bench_fill_arrivals(struct bench_result* result, const struct bench_recorder* rec);
 /* A deadline `seconds` from now, in bench_now_ns() time. */
 uint64_t bench_deadline(double seconds);
+
+/* sub mode: a subscriber-only process, fed by a publisher in another process (bench/compare/run.sh starts
+ * raw_peer with RAW_PUBLISH_ONLY=1 once the subscription stands). bench_sub_ready() says it stands: it creates
+ * the file named by $BENCH_READY_FILE, when set. bench_sub_measure() then waits for clients x messages
+ * arrivals (3 s without progress or the deadline end it), and reports the process's CPU from the readiness on
+ * and the time from the first to the last arrival. */
+void bench_sub_ready(void);
+void bench_sub_measure(const struct bench_args* args, const char* lib, struct bench_recorder* rec, uint64_t cpu0);
 
 /* Prints the one-line result (JSON with --json) computed from the recorder (may be NULL for conn). */
 void bench_report(const struct bench_args* args, const char* lib, const struct bench_result* result,

@@ -193,6 +193,28 @@ static int run_pub(const struct bench_args* a)
     return rc;
 }
 
+/* sub: one subscriber for every publisher's topic, its CPU measured from the subscription on. */
+static int run_sub(const struct bench_args* a)
+{
+    struct bench_recorder rec;
+    struct bench_counter ready;
+    bench_recorder_init(&rec, a->clients, a->messages);
+    bench_counter_init(&ready);
+    char filter[256];
+    bench_filter(a, filter, sizeof filter);
+    struct sub_ctx sctx = {&rec, &ready, filter, a->qos};
+    struct mosquitto* sub = start_subscriber(a, &sctx, "sub");
+    if (sub != NULL) {
+        uint64_t cpu0 = bench_cpu_us();
+        bench_sub_ready();
+        bench_sub_measure(a, kLib, &rec, cpu0);
+    }
+    stop(sub);
+    bench_counter_free(&ready);
+    bench_recorder_free(&rec);
+    return sub != NULL ? 0 : -1;
+}
+
 static int run_rtt(const struct bench_args* a)
 {
     struct bench_recorder rec;
@@ -292,7 +314,10 @@ int main(int argc, char** argv)
     if (bench_parse_args(argc, argv, "mosquitto_peer", &a) != 0) return 2;
     if (a.protocol == 5) g_protocol = MQTT_PROTOCOL_V5;
     mosquitto_lib_init();
-    int rc = a.mode == BENCH_PUB ? run_pub(&a) : a.mode == BENCH_RTT ? run_rtt(&a) : run_conn(&a);
+    int rc = a.mode == BENCH_PUB   ? run_pub(&a)
+             : a.mode == BENCH_RTT ? run_rtt(&a)
+             : a.mode == BENCH_SUB ? run_sub(&a)
+                                   : run_conn(&a);
     mosquitto_lib_cleanup();
     return rc == 0 ? 0 : 1;
 }

@@ -202,6 +202,31 @@ static int run_pub(const struct bench_args* a)
     return rc;
 }
 
+/* sub: one subscriber for every publisher's topic, its CPU measured from the subscription on. */
+static int run_sub(const struct bench_args* a)
+{
+    struct bench_recorder rec;
+    struct bench_counter ready, failed;
+    bench_recorder_init(&rec, a->clients, a->messages);
+    bench_counter_init(&ready);
+    bench_counter_init(&failed);
+    char filter[256];
+    bench_filter(a, filter, sizeof filter);
+    struct client_ctx sub = {.rec = &rec, .ready = &ready, .failed = &failed, .filter = filter, .qos = a->qos};
+    int rc = start_client(a, &sub, "sub", 0);
+    if (rc == 0 && bench_counter_wait(&ready, 1, bench_deadline(10)) < 1) rc = -1;
+    if (rc == 0) {
+        uint64_t cpu0 = bench_cpu_us();
+        bench_sub_ready();
+        bench_sub_measure(a, kLib, &rec, cpu0);
+    } else {
+        fprintf(stderr, "%s: subscription not acknowledged\n", kLib);
+    }
+    stop_client(&sub);
+    bench_recorder_free(&rec);
+    return rc;
+}
+
 static int run_rtt(const struct bench_args* a)
 {
     struct bench_recorder rec;
@@ -282,6 +307,9 @@ int main(int argc, char** argv)
     MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
     init.do_openssl_init = 0;
     MQTTAsync_global_init(&init);
-    int rc = a.mode == BENCH_PUB ? run_pub(&a) : a.mode == BENCH_RTT ? run_rtt(&a) : run_conn(&a);
+    int rc = a.mode == BENCH_PUB   ? run_pub(&a)
+             : a.mode == BENCH_RTT ? run_rtt(&a)
+             : a.mode == BENCH_SUB ? run_sub(&a)
+                                   : run_conn(&a);
     return rc == 0 ? 0 : 1;
 }

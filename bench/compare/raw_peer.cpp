@@ -253,15 +253,32 @@ void subscriber(int fd, Reader& reader, bench_recorder& rec, const std::atomic<b
     }
 }
 
+/// Publishers only, one thread each; returns the number of messages sent.
+std::uint64_t publish_from(const bench_args& a, const std::vector<int>& fds, std::uint64_t deadline)
+{
+    std::vector<PublisherStats> stats(fds.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        threads.emplace_back([&, i] { publisher(a, fds[i], static_cast<long>(i), deadline, stats[i]); });
+    }
+    for (auto& t : threads) t.join();
+    std::uint64_t sent = 0;
+    for (const auto& s : stats) sent += s.sent;
+    return sent;
+}
+
+/// pub: publishers and a subscriber in this process. With RAW_PUBLISH_ONLY set in the environment there is
+/// no subscriber (the feeder of the sub rows, whose subscriber is another process).
 int run_pub(const bench_args& a)
 {
+    const bool publish_only = std::getenv("RAW_PUBLISH_ONLY") != nullptr;
     bench_recorder rec;
     bench_recorder_init(&rec, a.clients, a.messages);
     char filter[256];
     bench_filter(&a, filter, sizeof filter);
-    int sub_fd = open_session(a, client_id("sub", 0));
+    int sub_fd = publish_only ? -1 : open_session(a, client_id("sub", 0));
     Reader sub_reader(sub_fd);
-    if (sub_fd < 0 || !subscribe(sub_fd, sub_reader, filter, a.qos)) {
+    if (!publish_only && (sub_fd < 0 || !subscribe(sub_fd, sub_reader, filter, a.qos))) {
         std::fprintf(stderr, "%s: subscriber failed\n", kLib);
         return 1;
     }
@@ -274,28 +291,48 @@ int run_pub(const bench_args& a)
         }
     }
     std::atomic<bool> stop{false};
-    std::thread sub_thread([&] { subscriber(sub_fd, sub_reader, rec, stop); });
-    std::vector<PublisherStats> stats(fds.size());
+    std::thread sub_thread;
+    if (!publish_only) sub_thread = std::thread([&] { subscriber(sub_fd, sub_reader, rec, stop); });
     bench_result r{};
     uint64_t deadline = bench_deadline(a.timeout_s);
     uint64_t cpu0 = bench_cpu_us();
     uint64_t t0 = bench_now_ns();
-    std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-        threads.emplace_back([&, i] { publisher(a, fds[i], static_cast<long>(i), deadline, stats[i]); });
-    }
-    for (auto& t : threads) t.join();
-    for (const auto& s : stats) r.sent += s.sent;
-    bench_wait_all(&rec, r.sent, 3000, deadline);
+    r.sent = publish_from(a, fds, deadline);
+    if (!publish_only) bench_wait_all(&rec, r.sent, 3000, deadline);
     r.cpu_us = bench_cpu_us() - cpu0;
     uint64_t t1 = rec.last_ns > t0 ? rec.last_ns : bench_now_ns();
     r.seconds = static_cast<double>(t1 - t0) / 1e9;
     stop = true;
-    sub_thread.join();
+    if (sub_thread.joinable()) sub_thread.join();
     bench_fill_arrivals(&r, &rec);
     bench_report(&a, kLib, &r, &rec);
     for (int fd : fds) close(fd);
-    close(sub_fd);
+    if (sub_fd >= 0) close(sub_fd);
+    bench_recorder_free(&rec);
+    return 0;
+}
+
+/// sub: a subscriber only (one blocking recv per read: the floor of what a library can spend).
+int run_sub(const bench_args& a)
+{
+    bench_recorder rec;
+    bench_recorder_init(&rec, a.clients, a.messages);
+    char filter[256];
+    bench_filter(&a, filter, sizeof filter);
+    int fd = open_session(a, client_id("sub", 0));
+    Reader reader(fd);
+    if (fd < 0 || !subscribe(fd, reader, filter, a.qos)) {
+        std::fprintf(stderr, "%s: subscriber failed\n", kLib);
+        return 1;
+    }
+    std::atomic<bool> stop{false};
+    uint64_t cpu0 = bench_cpu_us();
+    std::thread sub_thread([&] { subscriber(fd, reader, rec, stop); });
+    bench_sub_ready();
+    bench_sub_measure(&a, kLib, &rec, cpu0);
+    stop = true;
+    sub_thread.join();
+    close(fd);
     bench_recorder_free(&rec);
     return 0;
 }
@@ -428,6 +465,7 @@ int main(int argc, char** argv)
     case BENCH_PUB: return run_pub(a);
     case BENCH_RTT: return run_rtt(a);
     case BENCH_CONN: return run_conn(a);
+    case BENCH_SUB: return run_sub(a);
     }
     return 2;
 }

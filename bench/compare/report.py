@@ -13,9 +13,12 @@ from collections import OrderedDict
 STREAM = "stream"
 RTT = "rtt"
 CONN = "conn"
+SUB = "sub"
 
 
 def kind_of(row_id):
+    if row_id.startswith("sub"):
+        return SUB
     if "rtt" in row_id:
         return RTT
     if "conn" in row_id:
@@ -36,6 +39,9 @@ def load(path):
                 result = json.loads(text)
             except json.JSONDecodeError:
                 result = {"failed": True}
+            reads = [result.get(k) for k in ("recvfrom_per_msg", "read_per_msg") if result.get(k) is not None]
+            if reads:
+                result["reads_per_msg"] = sum(reads)
             if result.get("failed"):
                 row["failed"][lib] = row["failed"].get(lib, 0) + 1
             else:
@@ -67,6 +73,10 @@ COLUMNS = {
              ("p99 µs", "p99_us", 0), ("lost", "lost", 0), ("dup", "duplicated", 0)],
     RTT: [("p50 µs", "p50_us", 0), ("p90 µs", "p90_us", 0), ("p99 µs", "p99_us", 0), ("max µs", "max_us", 0),
           ("samples", "messages", 0), ("CPU µs/msg", "client_cpu_us_per_msg", 2)],
+    SUB: [("msgs/s", "msgs_per_s", 0), ("CPU µs/msg", "client_cpu_us_per_msg", 2),
+          ("syscalls/msg", "syscalls_per_msg", 3), ("reads/msg", "reads_per_msg", 3),
+          ("epoll_wait/msg", "epoll_wait_per_msg", 3), ("epoll_ctl/msg", "epoll_ctl_per_msg", 3),
+          ("setsockopt/msg", "setsockopt_per_msg", 3), ("futex/msg", "futex_per_msg", 3), ("lost", "lost", 0)],
     CONN: [("connects/s", "connect_per_s", 0), ("KiB/client", "rss_kib_per_client", 2),
            ("CPU µs/connect", "client_cpu_us_per_msg", 1), ("connected", "messages", 0)],
 }
@@ -75,6 +85,7 @@ RATIOS = {
     STREAM: [("rate", "msgs_per_s"), ("CPU", "client_cpu_us_per_msg")],
     RTT: [("p50", "p50_us"), ("p99", "p99_us")],
     CONN: [("rate", "connect_per_s"), ("KiB", "rss_kib_per_client")],
+    SUB: [("CPU", "client_cpu_us_per_msg"), ("syscalls", "syscalls_per_msg")],
 }
 
 
@@ -194,6 +205,23 @@ def targets(rows):
         add(f"{rows[row_id]['label'] if row_id in rows else row_id}: connect rate >= libmosquitto's",
             f"{n:,.0f} vs {mosq:,.0f}/s" if n is not None and mosq is not None else None,
             n is not None and mosq is not None and n >= mosq)
+    for row_id, name in (("sub0", "subscriber QoS 0"), ("sub1", "subscriber QoS 1")):
+        n = med(rows, row_id, "nmqtt", "client_cpu_us_per_msg")
+        mosq, raw = (med(rows, row_id, "libmosquitto", "client_cpu_us_per_msg"),
+                     med(rows, row_id, "raw", "client_cpu_us_per_msg"))
+        r = n / mosq if n and mosq else None
+        add(f"{name}: CPU/msg <= 1/2 of libmosquitto's", f"{r:.2f}x" if r else None, r is not None and r <= 0.5)
+        r = n / raw if n and raw else None
+        add(f"{name}: CPU/msg <= 1.5x the raw reader's", f"{r:.2f}x" if r else None, r is not None and r <= 1.5)
+        calls, reads = med(rows, row_id, "nmqtt", "syscalls_per_msg"), med(rows, row_id, "nmqtt", "reads_per_msg")
+        r = calls / reads if calls and reads else None
+        add(f"{name}: system calls per read <= 2", f"{r:.2f}" if r else None, r is not None and r <= 2)
+    n, raw = med(rows, "sq1w64", "nmqtt", "msgs_per_s"), med(rows, "sq1w64", "raw", "msgs_per_s")
+    r = n / raw if n and raw else None
+    add("QoS 1 against the sink: rate >= 0.9x raw", f"{r:.2f}x" if r else None, r is not None and r >= 0.9)
+    n, raw = med(rows, "sq1w64", "nmqtt", "client_cpu_us_per_msg"), med(rows, "sq1w64", "raw", "client_cpu_us_per_msg")
+    r = n / raw if n and raw else None
+    add("QoS 1 against the sink: CPU <= 1.5x raw", f"{r:.2f}x" if r else None, r is not None and r <= 1.5)
     lost = [(r["label"], median(r["runs"].get("nmqtt", []), "lost")) for r in rows.values()]
     lost = [(label, v) for label, v in lost if v]
     has_nmqtt = any("nmqtt" in r["runs"] for r in rows.values())
@@ -213,6 +241,11 @@ NOTES = """## How to read this
   publish). CPU = getrusage (user + system) of the whole process, publisher and subscriber, per message.
   Stream latencies are dominated by queueing (the publisher runs ahead of the broker) and say little;
   the round trip rows measure latency.
+- **sub** (rows "Subscriber only"): the program is a subscriber and nothing else; raw_peer publishes the stream
+  from another process (`RAW_PUBLISH_ONLY=1`, started once the subscription stands). CPU = getrusage of the
+  subscriber process from its SUBACK to the last arrival, per message. System calls are counted with
+  `perf stat` tracepoints over the subscriber's whole life (connect included), per received message; reads
+  are `recvfrom` + `read`.
 - **rtt**: one client subscribed to its own topic publishes one message at a time and waits for it.
 - **conn**: N clients connect and stay idle; connect rate until the last CONNACK, resident memory (VmRSS)
   growth per client.
@@ -261,11 +294,11 @@ def main():
         row["id"] = row_id
     order = [lib for lib in a.order.split() if any(lib in r["runs"] or lib in r["failed"] for r in rows.values())]
     ref = "nmqtt" if "nmqtt" in order else "raw"
-    tables = [("Throughput", STREAM), ("Latency", RTT), ("Connections", CONN)]
+    tables = [("Throughput", STREAM), ("Subscriber only", SUB), ("Latency", RTT), ("Connections", CONN)]
     present = [(title, kind) for title, kind in tables if any(kind_of(r) == kind for r in rows)]
     text = "\n\n".join(f"### {title}\n\n{table(rows, kind, order, ref)}" for title, kind in present)
     if "nmqtt" in order:
-        text = f"### Goals of issue 6\n\n{targets(rows)}\n\n{text}"
+        text = f"### Goals (issues 6 and 15)\n\n{targets(rows)}\n\n{text}"
     print(text)
     if a.markdown == "/dev/null":
         return 0

@@ -10,7 +10,11 @@
 #   --no-docs    print the table only; do not rewrite docs/performance.md and docs/performance.png
 #   --save FILE  keep the raw results (one JSON line per run, tab-separated with row and library) in FILE
 #   --rows IDS   only these rows (ids: q0 q1w64 q1w65535 q2 rtt0 rtt1 conn sq0 sq1w64 sconn nrtt1 mrtt1 mrtt2
-#                v5q0 v5q1w64 v5rtt1 v5conn; the v5 rows run nmqtt and libmosquitto only)
+#                v5q0 v5q1w64 v5rtt1 v5conn sub0 sub1; the v5 rows run nmqtt and libmosquitto only)
+#
+# The subscriber rows (sub0, sub1) run each program as a subscriber only (`sub` mode), fed through mosquitto
+# by raw_peer publishing from another process; with perf (linux-perf, run as root or with
+# kernel.perf_event_paranoid <= -1) their system calls are counted too, per received message.
 #
 # Programs: $NMQTT (default build/release/tools/nmqtt/nmqtt, used as `nmqtt bench ...` when it exists) and
 # the peers in $BUILD_DIR/bench/compare (default build/release). Every run is bounded by --timeout and
@@ -139,7 +143,54 @@ ROWS=(
   "v5q1w64|MQTT 5 QoS 1 stream, window 64 (mosquitto)|$MOSQ_PORT|pub -V 5 -q 1 --inflight 64 -n $(m 50000) --timeout 10|v5"
   "v5rtt1|MQTT 5 round trip QoS 1 (mosquitto)|$MOSQ_PORT|rtt -V 5 -q 1 -n $(m 1000) --timeout 3|v5"
   "v5conn|MQTT 5 connection storm, $CONN clients (mosquitto)|$MOSQ_PORT|conn -V 5 -c $CONN --timeout 30|v5"
+  "sub0|Subscriber only, QoS 0 (mosquitto)|$MOSQ_PORT|sub -q 0 -n $(m 200000) --timeout 20|sub|pub -q 0 --inflight 64 -n $(m 200000) --timeout 20"
+  "sub1|Subscriber only, QoS 1 (mosquitto)|$MOSQ_PORT|sub -q 1 -n $(m 100000) --timeout 20|sub|pub -q 1 --inflight 64 -n $(m 100000) --timeout 20"
 )
+# System calls counted in the subscriber rows (perf tracepoints; the first is the total).
+SYSCALLS="raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_setsockopt,syscalls:sys_enter_recvfrom,syscalls:sys_enter_read,syscalls:sys_enter_futex,syscalls:sys_enter_sendto,syscalls:sys_enter_write"
+COUNT_SYSCALLS=0
+if command -v perf >/dev/null && perf stat -x, -e "$SYSCALLS" -o /dev/null -- true >/dev/null 2>&1; then
+  COUNT_SYSCALLS=1
+fi
+
+# run_sub_row LIB ID PORT SUB_ARGS PUB_ARGS: the subscriber in the background, the feeder once it stands;
+# prints the subscriber's JSON line, with "syscalls_per_msg" and per-call counts merged in when perf counts.
+run_sub_row() {
+  local lib=$1 id=$2 port=$3 sub_args=$4 pub_args=$5 ready=$WORK/ready.$RANDOM stats=$WORK/perf.$RANDOM
+  local out=$WORK/sub.$RANDOM timeout_s counter=()
+  timeout_s=$(sed -n 's/.*--timeout \([0-9]*\).*/\1/p' <<<"$sub_args")
+  [ "$COUNT_SYSCALLS" = 1 ] && counter=(perf stat -x, -e "$SYSCALLS" -o "$stats" --)
+  # shellcheck disable=SC2086
+  BENCH_READY_FILE=$ready timeout -k 5 $((timeout_s + 30)) "${counter[@]}" ${PROG[$lib]} $sub_args -h 127.0.0.1 \
+    -p "$port" -t "bench/$id/%i" --json >"$out" 2>>"$WORK/stderr.log" &
+  local sub_pid=$!
+  for _ in $(seq 200); do [ -e "$ready" ] && break; sleep 0.05; done
+  # shellcheck disable=SC2086
+  [ -e "$ready" ] && RAW_PUBLISH_ONLY=1 timeout -k 5 $((timeout_s + 30)) "$PEERS/raw_peer" $pub_args -h 127.0.0.1 \
+    -p "$port" -t "bench/$id/%i" >/dev/null 2>>"$WORK/stderr.log"
+  wait "$sub_pid" || true
+  python3 - "$out" "$stats" <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8") if l.startswith("{")]
+if not lines:
+    print('{"failed":true}'); sys.exit()
+result = json.loads(lines[-1])
+try:
+    counts = {}
+    for line in open(sys.argv[2], encoding="utf-8"):
+        parts = line.strip().split(",")
+        if len(parts) >= 3 and parts[0].isdigit():
+            counts[parts[2].split(":")[-1].replace("sys_enter_", "")] = int(parts[0])
+    n = max(result.get("messages", 0), 1)
+    if "sys_enter" in counts:
+        result["syscalls_per_msg"] = counts.pop("sys_enter") / n
+        for name, value in counts.items():
+            result[name + "_per_msg"] = value / n
+except OSError:
+    pass
+print(json.dumps(result))
+PY
+}
 # The programs that speak MQTT 5 (the rows marked v5 run only these).
 V5_LIBS=" nmqtt libmosquitto "
 
@@ -148,12 +199,18 @@ RESULTS=$WORK/results.tsv
 started=$(date +%s)
 for rep in $(seq "$REPS"); do
   for row in "${ROWS[@]}"; do
-    IFS='|' read -r id label port args stall <<<"$row"
+    IFS='|' read -r id label port args stall feeder <<<"$row"
     [ -n "$ONLY_ROWS" ] && [[ "$ONLY_ROWS" != *" $id "* ]] && continue
     timeout_s=$(sed -n 's/.*--timeout \([0-9]*\).*/\1/p' <<<"$args")
     for lib in "${ORDER[@]}"; do
       [ "$lib" = raw-quickack ] && [ "${stall:-}" != stall ] && continue
       [ "${stall:-}" = v5 ] && [[ "$V5_LIBS" != *" $lib "* ]] && continue
+      if [ "${stall:-}" = sub ]; then
+        [ "$lib" = raw-quickack ] && continue
+        line=$(run_sub_row "$lib" "$id" "$port" "$args" "$feeder")
+        printf '%s\t%s\t%s\t%s\n' "$id" "$label" "$lib" "$line" >> "$RESULTS"
+        continue
+      fi
       # shellcheck disable=SC2086
       line=$(timeout -k 5 $((timeout_s + 30)) ${PROG[$lib]} $args -h 127.0.0.1 -p "$port" -t "bench/$id/%i" --json \
              2>>"$WORK/stderr.log" | tail -1) || true

@@ -273,27 +273,53 @@ static MutableBytes shared_read_buffer() {
     return {buffer.get(), Transport::read_buffer_size};
 }
 
+// Two ways to read. A quiet plain-TCP connection waits for readability and then reads into the thread's
+// shared buffer, so that it holds no buffer while idle; but Asio re-arms the descriptor (epoll_ctl) for
+// every such wait, and the re-arm wakes the loop once more for the always-ready EPOLLOUT: four system calls
+// per read. A connection that streams (note_read()) and a TLS one keep a read pending in a buffer of their
+// own instead: Asio's speculative path then needs no re-arm, one epoll_wait and the recv per read at most.
 void Connection::start_read() {
     Transport* t = transport_.get();
     if (t == nullptr || !t->open || t->reading || !session_.wants_input()) return;
     t->reading = true;
-    if (t->stream.is_tls()) {
-        start_tls_read(*t);
+    if (t->stream.is_tls() || t->streaming) {
+        start_own_read(*t);
         return;
     }
-    // Plain TCP: wait until readable, then read at once into the shared buffer.
     t->stream.socket().async_wait(asio::socket_base::wait_read, [self = t->shared_from_this()](std::error_code ec) {
         if (self->owner != nullptr) self->owner->on_readable(*self, ec);
     });
 }
 
-void Connection::start_tls_read(Transport& t) {
-    if (!t.tls_read_buffer) t.tls_read_buffer = std::make_unique<std::uint8_t[]>(Transport::tls_read_buffer_size);
-    const Bytes buffer{t.tls_read_buffer.get(), Transport::tls_read_buffer_size};
-    t.stream.async_read_some(asio::buffer(t.tls_read_buffer.get(), buffer.size()),
+void Connection::start_own_read(Transport& t) {
+    if (!t.own_read_buffer) t.own_read_buffer = std::make_unique<std::uint8_t[]>(Transport::own_read_buffer_size);
+    const Bytes buffer{t.own_read_buffer.get(), Transport::own_read_buffer_size};
+    t.stream.async_read_some(asio::buffer(t.own_read_buffer.get(), buffer.size()),
                              [self = t.shared_from_this(), buffer](std::error_code ec, std::size_t n) {
-                                 if (self->owner != nullptr) self->owner->on_read(*self, ec, buffer.first(n));
+                                 if (self->owner == nullptr) return;
+                                 if (!ec && !self->stream.is_tls()) self->owner->note_read(*self, now());
+                                 self->owner->on_read(*self, ec, buffer.first(n));
                              });
+}
+
+// A plain connection streams once four reads in a row came within 10 ms of the one before (over 100 reads a
+// second), and stops, giving its buffer back, when a read comes more than a second after the previous one.
+// A connection that stops receiving altogether keeps its buffer (16 KiB) until it reads again or closes.
+void Connection::note_read(Transport& transport, TimePoint at) noexcept {
+    constexpr auto quick = std::chrono::milliseconds{10};
+    constexpr auto quiet = std::chrono::seconds{1};
+    constexpr std::uint8_t reads_to_stream = 4;
+    const auto gap = at - transport.last_read;
+    transport.last_read = at;
+    if (transport.streaming) {
+        if (gap > quiet) transport.streaming = false;  // the buffer goes once this read was handled
+        return;
+    }
+    transport.quick_reads = gap < quick ? static_cast<std::uint8_t>(transport.quick_reads + 1) : 0;
+    if (transport.quick_reads >= reads_to_stream) {
+        transport.streaming = true;
+        transport.quick_reads = 0;
+    }
 }
 
 void Connection::on_readable(Transport& transport, std::error_code error) {
@@ -309,6 +335,7 @@ void Connection::on_readable(Transport& transport, std::error_code error) {
         settle();
         return;
     }
+    if (!error) note_read(transport, now());
     on_read(transport, error, buffer.first(n));
 }
 
@@ -335,6 +362,7 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
     // settle(), and a read started then would overwrite bytes not yet handled.
     transport.reading = false;
     if (!is_current(transport)) return;
+    if (!transport.streaming && !transport.stream.is_tls()) transport.own_read_buffer.reset();
     acknowledge_quickly(transport);
     settle();
 }
@@ -342,12 +370,13 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
 // Linux turns quick ACKs off again once the connection looks interactive (we send soon after receiving);
 // re-arming them after a read keeps our ACKs immediate. Without it a broker that leaves Nagle's algorithm
 // on (mosquitto's default: set_tcp_nodelay false) holds its second small write (a forwarded PUBLISH after
-// a PUBACK) until our delayed ACK, 40 ms later. A connection that only receives (a QoS 0 subscriber) stays
-// in quick-ACK mode by itself, so the re-arm is made only after we wrote, or when we are about to: no
-// setsockopt per read while nothing is owed to the broker.
+// a PUBACK) until our delayed ACK, 40 ms later. The re-arm is needed only when this read's ACK would wait:
+// we wrote since the last re-arm (so Linux may have turned quick ACKs off) and have nothing to send now (a
+// write about to go out carries the ACK itself). A QoS 0 subscriber never writes, a QoS 1 subscriber
+// answers every read with PUBACKs: neither makes a setsockopt per read.
 void Connection::acknowledge_quickly(Transport& transport) noexcept {
 #ifdef TCP_QUICKACK
-    if (!transport.wrote_since_quickack && session_.pending_output().empty()) return;
+    if (!transport.wrote_since_quickack || !session_.pending_output().empty()) return;
     transport.wrote_since_quickack = false;
     const int on = 1;
     (void)::setsockopt(transport.stream.socket().native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);

@@ -104,8 +104,9 @@ private:
     void on_handshake(Transport& transport, std::error_code error);
     void on_open(Transport& transport);
     // Steady state.
-    void start_tls_read(Transport& transport);
+    void start_own_read(Transport& transport);
     void on_readable(Transport& transport, std::error_code error);
+    void note_read(Transport& transport, TimePoint at) noexcept;
     void on_read(Transport& transport, std::error_code error, Bytes input);
     void acknowledge_quickly(Transport& transport) noexcept;
     void on_written(Transport& transport, std::error_code error, std::size_t n);

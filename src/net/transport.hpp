@@ -23,10 +23,11 @@ class Connection;
 /// operation holds a shared_ptr to it, so a TLS stream outlives its composed operations. `owner` is cleared
 /// when the Connection lets go of it (teardown or destruction); completions then do nothing.
 struct Transport : std::enable_shared_from_this<Transport> {
-    /// Plain TCP reads go to one buffer per thread, shared by all connections (an idle connection holds none);
-    /// a TLS stream reads through OpenSSL into a buffer of its own, allocated at its first read.
+    /// Plain TCP reads of a quiet connection go to one buffer per thread, shared by all connections (an idle
+    /// connection holds none); a TLS stream, and a plain one while it streams, read into a buffer of their
+    /// own, allocated at the first such read.
     static constexpr std::size_t read_buffer_size = 64 * 1024;
-    static constexpr std::size_t tls_read_buffer_size = 16 * 1024;  // one TLS record
+    static constexpr std::size_t own_read_buffer_size = 16 * 1024;  // one TLS record
 
     Transport(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, ResolveFunction resolve,
               std::string host_name, std::uint16_t port_number)
@@ -56,7 +57,12 @@ struct Transport : std::enable_shared_from_this<Transport> {
     std::optional<TimePoint> armed_deadline;
     std::uint64_t timer_sequence = 0;
 
-    std::unique_ptr<std::uint8_t[]> tls_read_buffer;
+    /// Plain TCP: reads arrive often enough to keep a read pending (see Connection::note_read()).
+    bool streaming = false;
+    std::uint8_t quick_reads = 0;  ///< consecutive reads that came soon after the previous one
+    TimePoint last_read{};
+
+    std::unique_ptr<std::uint8_t[]> own_read_buffer;
 };
 
 }  // namespace nmqtt::net

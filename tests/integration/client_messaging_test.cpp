@@ -348,5 +348,41 @@ TEST(MessagingTest, OutputIsBoundedWhenTheNetworkStalls) {
     EXPECT_EQ(r.offlines, 0);
 }
 
+// The transport reads a quiet connection through readiness waits into a shared buffer and a streaming one
+// through a pending read into a buffer of its own (16 KiB), switching after a few quick reads and back after
+// a quiet second. Bursts of 300-400 byte messages separated by pauses cross both ways and the buffer boundary
+// (packets split between reads): every message arrives once, whole and in order.
+TEST(MessagingTest, BurstsAndPausesCrossBothReadModes) {
+    MosquittoFixture broker;
+    Client client(test_options("read-modes"));
+    Recorder r;
+    r.attach(client);
+    ASSERT_TRUE(connect_and_wait(client, broker.host(), broker.port()));
+    subscribe_and_wait(client, {{"modes/t", 1}});
+    constexpr int bursts = 3;
+    constexpr int per_burst = 600;
+    int sent = 0;
+    for (int b = 0; b < bursts; ++b) {
+        for (int i = 0; i < per_burst; ++i, ++sent) {
+            std::string payload = numbered(sent);
+            payload.resize(300 + static_cast<std::size_t>(sent % 97), '.');
+            ASSERT_TRUE(client.publish("modes/t", payload, 1, false)) << client.last_error().message();
+            if (i % 50 == 49) {
+                ASSERT_TRUE(run_until(client, [&] { return r.pubacks >= sent - 100; }));
+            }
+        }
+        ASSERT_TRUE(run_until(client, [&] { return static_cast<int>(r.messages.size()) == sent; }, 10s))
+            << r.messages.size() << " of " << sent << ", overflows " << r.overflows.size() << ", pubacks " << r.pubacks;
+        run_until(client, [] { return false; }, 1200ms);  // a quiet second: back to readiness waits
+    }
+    ASSERT_EQ(static_cast<int>(r.messages.size()), bursts * per_burst);
+    for (int i = 0; i < bursts * per_burst; ++i) {
+        const std::string& payload = r.messages[static_cast<std::size_t>(i)].payload;
+        ASSERT_EQ(payload.size(), 300 + static_cast<std::size_t>(i % 97)) << i;
+        ASSERT_EQ(payload.substr(0, numbered(i).size()), numbered(i)) << i;
+    }
+    EXPECT_FALSE(r.ended());
+}
+
 }  // namespace
 }  // namespace nmqtt::test

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -234,6 +235,14 @@ void watch_sub(const Items& subs, std::uint64_t expected, std::uint64_t deadline
     }
 }
 
+/// Sub mode: the subscriptions stand. bench/compare/run.sh starts the publisher of its subscriber rows when
+/// the file named by $BENCH_READY_FILE appears.
+void signal_ready() {
+    const char* path = std::getenv("BENCH_READY_FILE");
+    if (path == nullptr || *path == '\0') return;
+    if (std::FILE* file = std::fopen(path, "w")) std::fclose(file);
+}
+
 int run_sub(const b::Flags& f) {
     b::RunState state;
     b::Workers workers(thread_count(f, static_cast<std::size_t>(f.clients)));
@@ -248,6 +257,7 @@ int run_sub(const b::Flags& f) {
     post_each(subs, &b::Receiver::connect);
     if (!wait_ready(state, f.clients, 30)) return exit_connect_failed;
     const auto cpu0 = b::cpu_us();
+    signal_ready();
     watch_sub(subs, static_cast<std::uint64_t>(f.messages), deadline_after(f.timeout_s));
     b::Result r{.mode = "sub", .qos = f.qos, .clients = f.clients, .inflight = f.inflight, .payload = f.payload};
     r.cpu_us = b::cpu_us() - cpu0;
