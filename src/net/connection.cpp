@@ -54,13 +54,27 @@ void cancel_timer(asio::steady_timer& timer) noexcept {
     }
 }
 
+// Most clients never set a TLS option: they keep none (idle clients are many; TlsOptions is 264 bytes).
+std::unique_ptr<const TlsOptions> keep_if_set(TlsOptions options) {
+    const bool unset = options.verify_peer && options.ca_file.empty() && options.ca_path.empty() &&
+                       options.cert_file.empty() && options.key_file.empty() && options.server_name.empty() &&
+                       options.ca_pem.empty() && options.cert_pem.empty() && options.key_pem.empty();
+    if (unset) return nullptr;
+    return std::make_unique<const TlsOptions>(std::move(options));
+}
+
 }  // namespace
+
+const TlsOptions& Connection::tls_options() const noexcept {
+    static const TlsOptions defaults;
+    return tls_options_ ? *tls_options_ : defaults;
+}
 
 Connection::Connection(asio::io_context& io, session::SessionOptions options, TlsOptions tls,
                        ResolveFunction resolve, ConnectionObserver& observer, std::unique_ptr<FileStore> store)
     : io_(io),
       session_(std::move(options)),
-      tls_options_(std::move(tls)),
+      tls_options_(keep_if_set(std::move(tls))),
       resolve_(std::move(resolve)),
       observer_(observer),
       store_(std::move(store)),
@@ -148,7 +162,7 @@ void Connection::schedule_drain() {
 // ---- requests from the facade ---------------------------------------------------------------------------
 
 void Connection::set_tls_options(TlsOptions options) {
-    tls_options_ = std::move(options);
+    tls_options_ = keep_if_set(std::move(options));
     tls_context_.reset();
 }
 
@@ -156,7 +170,7 @@ void Connection::connect(const std::string& host, std::uint16_t port, bool secur
     if (session_.state() != session::State::idle) throw std::system_error(make_error_code(Errc::already_connected));
     std::shared_ptr<asio::ssl::context> tls;
     if (secure) {
-        if (!tls_context_) tls_context_ = make_tls_context(tls_options_);
+        if (!tls_context_) tls_context_ = make_tls_context(tls_options());
         tls = tls_context_;
     }
     teardown();
@@ -165,8 +179,11 @@ void Connection::connect(const std::string& host, std::uint16_t port, bool secur
     last_error_message_.clear();
     transport_ = std::make_shared<Transport>(io_, std::move(tls), resolve_, host, port);
     transport_->owner = this;
-    transport_->resolver.async_resolve(host, port, [self = transport_](std::error_code error,
-                                                                     Resolver::Endpoints endpoints) {
+    transport_->resolver->async_resolve(host, port, [self = transport_](std::error_code error,
+                                                                      Resolver::Endpoints endpoints) {
+        // Every way of resolving completes through the event loop, never inside async_resolve(): the
+        // resolver can go here.
+        self->resolver.reset();
         if (self->owner == nullptr) return;
         self->endpoints = std::move(endpoints);
         self->owner->on_resolved(*self, error);
@@ -241,9 +258,10 @@ void Connection::on_tcp_connected(Transport& transport, std::error_code error) {
         on_open(transport);
         return;
     }
-    std::string name = tls_options_.server_name.empty() ? transport.host : tls_options_.server_name;
+    const TlsOptions& tls = tls_options();
+    std::string name = tls.server_name.empty() ? transport.host : tls.server_name;
     if (name.size() >= 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
-    transport.stream.set_server_name(name, tls_options_.verify_peer);
+    transport.stream.set_server_name(name, tls.verify_peer);
     transport.stream.async_handshake([self = transport.shared_from_this()](std::error_code ec) {
         if (self->owner != nullptr) self->owner->on_handshake(*self, ec);
     });
@@ -455,7 +473,7 @@ void Connection::teardown() noexcept {
     if (!transport_) return;
     const auto transport = std::move(transport_);
     transport->owner = nullptr;
-    transport->resolver.cancel();
+    if (transport->resolver) transport->resolver->cancel();
     transport->stream.close();
     cancel_timer(transport->timer);
 }

@@ -114,7 +114,9 @@ private:
 
     asio::io_context& io_;
     session::Session session_;
-    TlsOptions tls_options_;
+    [[nodiscard]] const TlsOptions& tls_options() const noexcept;
+
+    std::unique_ptr<const TlsOptions> tls_options_;  // null: every option at its default
     std::shared_ptr<asio::ssl::context> tls_context_;  // built at the first secure connect
     ResolveFunction resolve_;
     ConnectionObserver& observer_;

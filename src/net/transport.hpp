@@ -31,14 +31,14 @@ struct Transport : std::enable_shared_from_this<Transport> {
 
     Transport(asio::io_context& io, std::shared_ptr<asio::ssl::context> tls, ResolveFunction resolve,
               std::string host_name, std::uint16_t port_number)
-        : resolver(io, std::move(resolve)),
+        : resolver(std::make_unique<Resolver>(io, std::move(resolve))),
           stream(tls ? Stream(io, std::move(tls)) : Stream(io)),
           timer(io),
           host(std::move(host_name)),
           port(port_number) {}
 
     Connection* owner = nullptr;
-    Resolver resolver;
+    std::unique_ptr<Resolver> resolver;  ///< released once the addresses are known (idle clients are many)
     Stream stream;
     asio::steady_timer timer;
     std::string host;
