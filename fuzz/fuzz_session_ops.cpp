@@ -64,8 +64,8 @@ const bool tracing = std::getenv("NMQTT_FUZZ_TRACE") != nullptr;
 void trace_bytes(const char* what, Bytes b) {
     if (!tracing) return;
     std::fprintf(stderr, "  %s (%zu):", what, b.size());
-    for (std::size_t i = 0; i < b.size() && i < 64; ++i) std::fprintf(stderr, " %02X", b[i]);
-    std::fprintf(stderr, b.size() > 64 ? " ...\n" : "\n");
+    for (std::size_t i = 0; i < b.size() && i < 512; ++i) std::fprintf(stderr, " %02X", b[i]);
+    std::fprintf(stderr, b.size() > 512 ? " ...\n" : "\n");
 }
 
 // An outgoing request holding a packet id, as the model sees it.
