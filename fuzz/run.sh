@@ -5,6 +5,7 @@
 # Usage: fuzz/run.sh [RUNS] [TARGET...]          (./dev fuzz [RUNS] calls it)
 #   NMQTT_FUZZ_MAX_SECONDS=N   time bound per target
 #   NMQTT_FUZZ_JOBS=N          build parallelism (default 2)
+#   NMQTT_FUZZ_MAX_LEN=N       largest input (default 2048 bytes: up to ~500 session operations)
 # Each target starts from fuzz/corpus/<target>/ and fuzz/seeds/; the run's growing corpus is kept in
 # build/fuzz/work-<target>/ (not committed). A crash, timeout or invariant violation is saved as
 # fuzz/findings/<target>/crash-* (ignored by git): turn it into a regression test in tests/unit/, then
@@ -38,7 +39,7 @@ for target in "${TARGETS[@]}"; do
   echo "fuzz/run.sh: $target: $RUNS runs (at most ${MAX_SECONDS}s)" >&2
   # -rss_limit_mb and -timeout bound each input; -runs and -max_total_time bound the run.
   if ! "$BUILD/$target" "$work" "$corpus" fuzz/seeds -runs="$RUNS" -max_total_time="$MAX_SECONDS" \
-      -max_len=4096 -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" -print_final_stats=1 \
+      -max_len="${NMQTT_FUZZ_MAX_LEN:-2048}" -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/" -print_final_stats=1 \
       2>"$log"; then
     echo "fuzz/run.sh: $target FAILED; see $log and $findings/" >&2
     tail -40 "$log" >&2
@@ -48,7 +49,7 @@ for target in "${TARGETS[@]}"; do
   # Minimise: keep only the inputs that add coverage, into a fresh directory that replaces the corpus.
   fresh=$BUILD/merged-$target
   rm -rf "$fresh" && mkdir -p "$fresh"
-  "$BUILD/$target" -merge=1 -max_len=4096 "$fresh" "$corpus" "$work" 2>"$BUILD/$target.merge.log"
+  "$BUILD/$target" -merge=1 -max_len="${NMQTT_FUZZ_MAX_LEN:-2048}" "$fresh" "$corpus" "$work" 2>"$BUILD/$target.merge.log"
   rm -rf "$corpus" && mv "$fresh" "$corpus"
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
   cov=$(sed -nE 's/.*cov: ([0-9]+).*/\1/p' <<<"$done_line")
