@@ -9,7 +9,8 @@
 //   - 5.0: a decoded packet re-encodes (the encoder writes the short forms of the acks, so the bytes may be
 //     shorter than the input), the re-encoded bytes decode again to a packet of the same type that encodes to
 //     the same bytes (a fixed point), and the property block is kept byte for byte;
-//   - an overflow has total_size above max_message_length and carries no more payload than the limit allows.
+//   - an overflow has total_size above max_message_length and carries no more payload than the limit allows;
+//   - with a hard max_packet_size, no packet or overflow above it is ever yielded (it is an error).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -134,8 +135,11 @@ void check_overflow(const StreamDecoder::Step& step, std::size_t max, Bytes cons
 }
 
 // Feeds `chunks` and returns the summaries of all results; stops at the first error.
-std::vector<std::string> run(StreamDecoder& d, const std::vector<Bytes>& chunks, bool whole, std::size_t max,
-                             ProtocolVersion version) {
+std::vector<std::string> run(StreamDecoder& d, const std::vector<Bytes>& chunks, bool whole,
+                             const StreamDecoder::Options& options) {
+    const std::size_t max = options.max_message_length;
+    const ProtocolVersion version = options.version;
+    const std::size_t hard = options.max_packet_size;
     std::vector<std::string> out;
     for (Bytes chunk : chunks) {
         const std::size_t max_calls = chunk.size() + 2;
@@ -155,6 +159,8 @@ std::vector<std::string> run(StreamDecoder& d, const std::vector<Bytes>& chunks,
                 return out;
             }
             check(step.consumed > 0, "progress");
+            if (hard != 0 && step.kind == Kind::overflow) check(step.total_size <= hard, "nothing above max_packet_size");
+            if (hard != 0 && whole && step.kind == Kind::packet) check(step.consumed <= hard, "nothing above max_packet_size");
             if (whole && step.kind == Kind::overflow) check_overflow(step, max, chunk.first(step.consumed), version);
             if (whole && step.kind == Kind::packet) check_reencodes(step, chunk.first(step.consumed), version);
             chunk = chunk.subspan(step.consumed);
@@ -172,11 +178,12 @@ void run_level(const std::uint8_t* data, std::size_t size, ProtocolVersion versi
     options.max_message_length = limits[rng.next() % (sizeof limits / sizeof limits[0])];
     options.max_control_packet_length = rng.next() % 2 == 0 ? std::size_t{1} << 20 : 64;
     options.version = version;
-    const std::size_t max = options.max_message_length;
+    static constexpr std::size_t hard_limits[] = {0, 0, 300, 40};
+    options.max_packet_size = hard_limits[rng.next() % 4];
     const Bytes input(data, size);
 
     StreamDecoder whole(options);
-    const auto expected = run(whole, {input}, true, max, version);
+    const auto expected = run(whole, {input}, true, options);
 
     std::vector<Bytes> chunks;
     for (std::size_t pos = 0; pos < size;) {
@@ -185,12 +192,12 @@ void run_level(const std::uint8_t* data, std::size_t size, ProtocolVersion versi
         pos += n;
     }
     StreamDecoder chunked(options);
-    check(run(chunked, chunks, false, max, version) == expected, "fuzzed chunks agree with whole");
+    check(run(chunked, chunks, false, options) == expected, "fuzzed chunks agree with whole");
 
     std::vector<Bytes> bytes;
     for (std::size_t i = 0; i < size; ++i) bytes.push_back(input.subspan(i, 1));
     StreamDecoder bytewise(options);
-    check(run(bytewise, bytes, false, max, version) == expected, "byte by byte agrees with whole");
+    check(run(bytewise, bytes, false, options) == expected, "byte by byte agrees with whole");
 
     // reset() makes a failed or half-fed decoder usable again.
     bytewise.reset();
