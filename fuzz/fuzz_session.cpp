@@ -1,5 +1,7 @@
 // libFuzzer target: a Session driven by the input: server bytes (mostly well-formed packets with fuzzed
 // fields, sometimes raw bytes), time steps, user requests, partial writes and connection events, in any order.
+// The first choice is the protocol level: 3.1.1 or 5.0 (CONNACK limits, Topic Aliases, reason codes,
+// server DISCONNECT and AUTH, request properties, subscription options; see server_packets.hpp).
 // Invariants (abort on violation):
 //   - every byte the session writes decodes as a valid packet a client may send; each connection's output
 //     starts with CONNECT [MQTT-3.1.0-1] and nothing follows DISCONNECT [MQTT-3.14.4-2];
@@ -20,6 +22,7 @@
 #include "nmqtt/protocol/encode.hpp"
 #include "nmqtt/protocol/stream_decoder.hpp"
 #include "nmqtt/session/session.hpp"
+#include "server_packets.hpp"
 
 namespace {
 
@@ -47,16 +50,19 @@ void trace_bytes(const char* what, Bytes b) {
     std::fprintf(stderr, b.size() > 48 ? " ...\n" : "\n");
 }
 
-StreamDecoder::Options unlimited() {
+StreamDecoder::Options unlimited(protocol::ProtocolVersion version) {
     StreamDecoder::Options o;
     o.max_message_length = std::numeric_limits<std::size_t>::max();
     o.max_control_packet_length = std::numeric_limits<std::size_t>::max();
+    o.version = version;
     return o;
 }
 
 // Decodes what the client writes on one connection and checks it packet by packet.
 class OutputChecker {
 public:
+    explicit OutputChecker(protocol::ProtocolVersion version) : decoder_(unlimited(version)) {}
+
     void new_connection() {
         decoder_.reset();
         packets_ = 0;
@@ -84,23 +90,25 @@ private:
             case PacketType::suback:
             case PacketType::unsuback:
             case PacketType::pingresp: fail("a client never sends a server-only packet");
+            case PacketType::auth: fail("no AUTH without an Authentication Method in CONNECT");
             case PacketType::disconnect: disconnected_ = true; break;
             default: break;
         }
         ++packets_;
     }
 
-    StreamDecoder decoder_{unlimited()};
+    StreamDecoder decoder_;
     std::size_t packets_ = 0;
     bool disconnected_ = false;
 };
 
 class Driver {
 public:
-    Driver(FuzzedDataProvider& in, session::SessionOptions options) : in_(in), session_(std::move(options)) {}
+    Driver(FuzzedDataProvider& in, session::SessionOptions options)
+        : in_(in), packets_(in, options.protocol), checker_(options.protocol), session_(std::move(options)) {}
 
     void step() {
-        const int op = in_.ConsumeIntegralInRange<int>(0, 17);
+        const int op = in_.ConsumeIntegralInRange<int>(0, 18);
         if (tracing) {
             std::fprintf(stderr, "op %d at %+.3fs state %d\n", op,
                          std::chrono::duration<double>(now_ - (TimePoint{} + std::chrono::hours(1))).count(),
@@ -109,10 +117,10 @@ public:
         switch (op) {
             case 0: open(); break;
             case 1: session_.connection_closed(make_error_code(Errc::connection_closed), now_); drain(); break;
-            case 2: feed(connack()); break;
-            case 3: feed(server_publish()); break;
+            case 2: feed(packets_.connack()); break;
+            case 3: feed(packets_.publish(6)); break;
             case 4: feed(ack()); break;
-            case 5: feed(suback()); break;
+            case 5: feed(packets_.suback(id(), in_.ConsumeIntegralInRange<std::size_t>(0, 3))); break;
             case 6: feed({0xD0, 0x00}); break;  // PINGRESP
             case 7: feed(in_.ConsumeBytes<std::uint8_t>(in_.ConsumeIntegralInRange<std::size_t>(0, 64))); break;
             case 8: advance(std::chrono::milliseconds(in_.ConsumeIntegralInRange<int>(0, 100'000))); break;
@@ -120,12 +128,11 @@ public:
             case 10: publish(); break;
             case 11: subscribe(); break;
             case 12: unsubscribe(); break;
-            case 13: session_.disconnect(now_); drain(); break;
+            case 13: disconnect(); break;
             case 14: write(in_.ConsumeIntegralInRange<std::size_t>(0, 200)); break;
             case 15: write(std::numeric_limits<std::size_t>::max()); break;
-            case 16: feed(in_.ConsumeBool() ? std::vector<std::uint8_t>{0x62, 0x02, 0x00, id()}  // PUBREL
-                                            : std::vector<std::uint8_t>{0xE0, 0x00});           // DISCONNECT
-                     break;
+            case 16: feed(in_.ConsumeBool() ? packets_.ack(PacketType::pubrel, id()) : packets_.disconnect()); break;
+            case 17: feed(packets_.auth()); break;
             default: (void)session_.set_will(session::WillMessage{"w", "gone", QoS::at_least_once, false}); break;
         }
     }
@@ -138,7 +145,8 @@ public:
     }
 
 private:
-    std::uint8_t id() { return static_cast<std::uint8_t>(in_.ConsumeIntegralInRange<int>(0, 6)); }
+    PacketId id() { return static_cast<PacketId>(in_.ConsumeIntegralInRange<int>(0, 6)); }
+    [[nodiscard]] bool v5() const { return packets_.v5(); }
 
     void open() {
         const bool was_idle = session_.state() == session::State::idle;
@@ -202,39 +210,41 @@ private:
         }
     }
 
-    std::vector<std::uint8_t> connack() {
-        const bool usual = in_.ConsumeBool();
-        const auto sp = static_cast<std::uint8_t>(usual ? 0 : in_.ConsumeIntegralInRange<int>(0, 1));
-        const auto rc = static_cast<std::uint8_t>(usual ? 0 : in_.ConsumeIntegralInRange<int>(0, 6));
-        return {0x20, 0x02, sp, rc};
-    }
-
-    std::vector<std::uint8_t> server_publish() {
-        const auto qos = static_cast<std::uint8_t>(in_.ConsumeIntegralInRange<int>(0, 2));
-        const bool dup = qos != 0 && in_.ConsumeBool();
-        const bool retain = in_.ConsumeBool();
-        const std::string topic = in_.ConsumeBool() ? "a/b" : "$SYS/x";
-        const std::size_t payload = in_.ConsumeBool() ? in_.ConsumeIntegralInRange<std::size_t>(0, 40)
-                                                      : in_.ConsumeIntegralInRange<std::size_t>(0, 3000);
-        std::vector<std::uint8_t> out;
-        const std::string body(payload, 'p');
-        protocol::Publish p{topic, body, static_cast<QoS>(qos), retain, dup,
-                            static_cast<PacketId>(qos == 0 ? 0 : 1 + in_.ConsumeIntegralInRange<int>(0, 5))};
-        (void)protocol::encode_append(p, out);
-        return out;
-    }
-
     std::vector<std::uint8_t> ack() {
-        static constexpr std::uint8_t types[] = {0x40, 0x50, 0x70, 0xB0};  // PUBACK PUBREC PUBCOMP UNSUBACK
-        return {types[in_.ConsumeIntegralInRange<std::size_t>(0, 3)], 0x02, 0x00, id()};
+        static constexpr PacketType types[] = {PacketType::puback, PacketType::pubrec, PacketType::pubcomp};
+        const auto pick = in_.ConsumeIntegralInRange<std::size_t>(0, 3);
+        if (pick == 3) return packets_.unsuback(id(), in_.ConsumeIntegralInRange<std::size_t>(0, 3));
+        return packets_.ack(types[pick], id());
     }
 
-    std::vector<std::uint8_t> suback() {
-        const auto n = in_.ConsumeIntegralInRange<std::uint8_t>(0, 4);
-        std::vector<std::uint8_t> out{0x90, static_cast<std::uint8_t>(2 + n), 0x00, id()};
-        static constexpr std::uint8_t codes[] = {0x00, 0x01, 0x02, 0x80};
-        for (std::uint8_t i = 0; i < n; ++i) out.push_back(codes[in_.ConsumeIntegralInRange<std::size_t>(0, 3)]);
-        return out;
+    // 5.0: a reason code (some invalid for DISCONNECT) and properties; 3.1.1: the plain disconnect().
+    void disconnect() {
+        if (v5() && in_.ConsumeBool()) {
+            session::DisconnectRequest r;
+            static constexpr std::uint8_t codes[] = {0x00, 0x04, 0x80, 0x8D, 0x01};
+            r.reason_code = codes[in_.ConsumeIntegralInRange<std::size_t>(0, 4)];
+            if (in_.ConsumeBool()) r.session_expiry_interval = in_.ConsumeIntegralInRange<std::uint32_t>(0, 2);
+            const bool idle = session_.state() == session::State::idle;
+            const auto result = session_.disconnect(r, now_);
+            if (idle && result.has_value()) check(!*result, "disconnect while idle returns false");
+        } else {
+            (void)session_.disconnect(now_);
+        }
+        drain();
+    }
+
+    // 5.0 request properties: usually valid ones, sometimes a Topic Alias (which a request may not carry).
+    protocol::PropertiesView request_properties() {
+        props_.clear();
+        if (!v5()) return {};
+        switch (in_.ConsumeIntegralInRange<int>(0, 4)) {
+            case 1: props_.add_user_property("k", "v"); break;
+            case 2: props_.message_expiry_interval(60).content_type("c"); break;
+            case 3: props_.add_two_byte(protocol::PropertyId::topic_alias, 1); break;
+            case 4: props_.subscription_identifier(7); break;
+            default: break;
+        }
+        return props_.view();
     }
 
     // A request that needs a packet id gets one when it is sent; id 0 means it waits in the queue.
@@ -251,6 +261,7 @@ private:
         r.qos = static_cast<QoS>(in_.ConsumeIntegralInRange<int>(0, 3));
         r.retain = in_.ConsumeBool();
         r.tag = in_.ConsumeIntegral<std::uint8_t>();
+        r.properties = request_properties();
         const bool idle = session_.state() == session::State::idle;
         const auto result = session_.publish(r, now_);
         if (idle) check(!result.has_value(), "publish while idle fails");
@@ -259,13 +270,19 @@ private:
     }
 
     void subscribe() {
-        static constexpr const char* filters[] = {"a/#", "+", "a/b", "#/a", "$SYS/+"};
+        static constexpr const char* filters[] = {"a/#", "+", "a/b", "#/a", "$SYS/+", "$share/g/a/+", "$share//a"};
         std::vector<protocol::SubscribeEntry> entries(in_.ConsumeIntegralInRange<std::size_t>(0, 3));
         for (auto& e : entries) {
-            e.filter = filters[in_.ConsumeIntegralInRange<std::size_t>(0, 4)];
+            e.filter = filters[in_.ConsumeIntegralInRange<std::size_t>(0, 6)];
             e.qos = static_cast<QoS>(in_.ConsumeIntegralInRange<int>(0, 3));
+            if (!v5()) continue;
+            const auto opts = in_.ConsumeIntegral<std::uint8_t>();
+            e.no_local = (opts & 1U) != 0;
+            e.retain_as_published = (opts & 2U) != 0;
+            e.retain_handling = static_cast<protocol::RetainHandling>((opts >> 2) % 3);
         }
-        const auto result = session_.subscribe(entries, in_.ConsumeIntegral<std::uint8_t>(), now_);
+        const auto props = request_properties();
+        const auto result = session_.subscribe(entries, props, in_.ConsumeIntegral<std::uint8_t>(), now_);
         if (result.has_value()) check_id(*result);
         drain();
     }
@@ -274,24 +291,35 @@ private:
         static constexpr std::string_view filters[] = {"a/#", "+", "a/b", "a+"};
         std::vector<std::string_view> list(in_.ConsumeIntegralInRange<std::size_t>(0, 3));
         for (auto& f : list) f = filters[in_.ConsumeIntegralInRange<std::size_t>(0, 3)];
-        const auto result = session_.unsubscribe(list, in_.ConsumeIntegral<std::uint8_t>(), now_);
+        const auto tag = in_.ConsumeIntegral<std::uint8_t>();
+        const auto result = session_.unsubscribe(list, tag, now_, request_properties());
         if (result.has_value()) check_id(*result);
         drain();
     }
 
     FuzzedDataProvider& in_;
-    Session session_;
+    fuzz::ServerPackets packets_;
     OutputChecker checker_;
+    Session session_;
+    protocol::Properties props_;
     TimePoint now_ = TimePoint{} + std::chrono::hours(1);
 };
 
 session::SessionOptions options_from(FuzzedDataProvider& in) {
     session::SessionOptions o;
+    o.protocol = in.ConsumeBool() ? protocol::ProtocolVersion::v5 : protocol::ProtocolVersion::v3_1_1;
+    if (o.protocol == protocol::ProtocolVersion::v5) {
+        o.v5.receive_maximum = in.ConsumeIntegralInRange<std::uint16_t>(1, 4);
+        o.v5.maximum_packet_size = in.ConsumeBool() ? 0 : in.ConsumeIntegralInRange<std::uint32_t>(8, 2048);
+        o.v5.topic_alias_maximum = in.ConsumeIntegralInRange<std::uint16_t>(0, 3);
+        o.v5.outgoing_topic_aliases = in.ConsumeIntegralInRange<std::uint16_t>(0, 3);
+        o.v5.session_expiry_interval = in.ConsumeBool() ? 0 : 300;
+    }
     o.client_id = in.ConsumeBool() ? "fuzz" : "";
     o.clean_session = o.client_id.empty() || in.ConsumeBool();
     o.keepalive_seconds = in.ConsumeIntegralInRange<std::uint16_t>(0, 120);
     if (in.ConsumeBool()) o.username = "u";
-    if (o.username && in.ConsumeBool()) o.password = std::string("p\0w", 3);
+    if ((o.username || o.protocol == protocol::ProtocolVersion::v5) && in.ConsumeBool()) o.password = std::string("p\0w", 3);
     if (in.ConsumeBool()) o.will = session::WillMessage{"will", "bye", QoS::exactly_once, true};
     o.max_message_length = in.ConsumeBool() ? 1024 : in.ConsumeIntegralInRange<std::size_t>(0, 200);
     o.max_inflight = in.ConsumeIntegralInRange<std::uint16_t>(1, 4);

@@ -110,6 +110,9 @@ StreamDecoder::Step StreamDecoder::begin_packet(Bytes rest, std::size_t header_b
     const bool is_publish = header_.type == PacketType::publish;
     const std::size_t limit = is_publish ? options_.max_message_length : options_.max_control_packet_length;
     fill_ = 0;
+    if (options_.max_packet_size != 0 && header_.packet_size() > options_.max_packet_size) {
+        return fail(Errc::packet_too_large, header_bytes_used);
+    }
     if (header_.packet_size() > limit) {
         if (!is_publish) return fail(Errc::packet_too_large, header_bytes_used);
         // Keep at least the topic length; the real prefix size is known once those two bytes are in.

@@ -169,6 +169,10 @@ void Session::Impl::on_pubrec(const protocol::Pubrec& p) {
     const PacketId id = p.packet_id;
     Record* r = find(id, Record::Kind::publish);
     if (r != nullptr && r->qos != QoS::exactly_once) return;
+    if (r != nullptr && r->stage == Record::Stage::awaiting_resend) {  // the server had it already
+        r->stage = Record::Stage::awaiting_ack;
+        ++inflight_publishes;
+    }
     if (p.reason_code >= 0x80) {  // the exchange ends here: no PUBREL [MQTT-4.3.3-4, 4.4.0-2]
         if (r != nullptr && r->stage == Record::Stage::awaiting_ack) {
             complete_publish(inflight.find(id), Errc::refused_by_server, p.reason_code, p.properties);

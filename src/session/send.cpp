@@ -276,7 +276,25 @@ bool Session::Impl::send_record(std::uint32_t index) {
 
 void Session::Impl::pump() {
     if (state != State::connected) return;
+    if (!resend_deferred()) return;  // resends first, in their order [MQTT-4.6.0-1]
     while (!outbox.empty() && send_record(outbox.front())) outbox.pop_front();
+}
+
+// Sends again the publishes a resumed session had to hold back, as the window opens; true when none is left.
+// Entries whose record was completed or released meanwhile (the server had it) are skipped.
+bool Session::Impl::resend_deferred() {
+    while (!resends.empty()) {
+        Record& r = records[resends.front()];
+        if (r.stage == Record::Stage::awaiting_resend) {
+            if (inflight_publishes >= send_quota()) return false;
+            r.stage = Record::Stage::awaiting_ack;
+            ++inflight_publishes;
+            set_dup(r);
+            append_bytes(r.bytes);
+        }
+        resends.pop_front();
+    }
+    return true;
 }
 
 void Session::Impl::complete_publish(std::uint32_t index, std::error_code error, std::uint8_t reason,
@@ -284,7 +302,8 @@ void Session::Impl::complete_publish(std::uint32_t index, std::error_code error,
     Record& r = records[index];
     events.push_back(PublishDone{r.tag, r.id, r.qos, error, reason, properties});
     if (r.qos != QoS::at_most_once) note(StoreChange::Kind::remove_outgoing, r.seq, r.id);
-    if (r.stage != Record::Stage::queued && r.qos != QoS::at_most_once) --inflight_publishes;
+    const bool counted = r.stage == Record::Stage::awaiting_ack || r.stage == Record::Stage::awaiting_pubcomp;
+    if (counted && r.qos != QoS::at_most_once) --inflight_publishes;
     release_record(index);
 }
 
@@ -293,7 +312,10 @@ static std::vector<std::uint32_t> inflight_in_order(const std::vector<Record>& r
     std::vector<std::uint32_t> order;
     for (std::uint32_t i = 0; i < records.size(); ++i) {
         const auto stage = records[i].stage;
-        if (stage == Record::Stage::awaiting_ack || stage == Record::Stage::awaiting_pubcomp) order.push_back(i);
+        if (stage == Record::Stage::awaiting_ack || stage == Record::Stage::awaiting_pubcomp ||
+            stage == Record::Stage::awaiting_resend) {
+            order.push_back(i);
+        }
     }
     std::sort(order.begin(), order.end(), [&](auto a, auto b) { return records[a].seq < records[b].seq; });
     return order;
@@ -301,13 +323,25 @@ static std::vector<std::uint32_t> inflight_in_order(const std::vector<Record>& r
 
 // After the CONNACK of a resumed session: PUBLISH again with DUP=1, or PUBREL past PUBREC, same ids and
 // original order [MQTT-4.4.0-1, 4.6.0-1, 3.3.1-1]; SUBSCRIBE/UNSUBSCRIBE awaiting an ack are sent again.
+// No more publishes than this connection's window allows (the server's Receive Maximum may be smaller than
+// on the previous connection) [MQTT-4.9.0-2]: the others wait in `resends` for resend_deferred().
 void Session::Impl::resend_inflight() {
+    resends.clear();
+    inflight_publishes = 0;
     for (const auto index : inflight_in_order(records)) {
         Record& r = records[index];
+        if (r.kind == Record::Kind::publish) ++inflight_publishes;
         if (r.stage == Record::Stage::awaiting_pubcomp) {
             append(protocol::Pubrel{r.id, 0, {}});
             continue;
         }
+        if (r.kind == Record::Kind::publish && inflight_publishes > send_quota()) {
+            --inflight_publishes;
+            r.stage = Record::Stage::awaiting_resend;
+            resends.push_back(index);
+            continue;
+        }
+        r.stage = Record::Stage::awaiting_ack;
         if (r.kind == Record::Kind::publish) set_dup(r);
         append_bytes(r.bytes);
     }
@@ -327,7 +361,7 @@ void Session::Impl::discard_old_session() {
             continue;
         }
         if (publish) {
-            --inflight_publishes;
+            if (r.stage == Record::Stage::awaiting_ack) --inflight_publishes;
             note(StoreChange::Kind::sent_outgoing, r.seq, 0);
         }
         inflight.erase(r.id);

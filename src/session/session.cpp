@@ -62,17 +62,23 @@ std::error_code validate(const SessionOptions& o) noexcept {
 
 namespace {
 
-// Our Maximum Packet Size bounds what the decoder accepts (a bigger PUBLISH is a protocol error then).
-std::size_t decoder_limit(const SessionOptions& o) noexcept {
-    if (o.protocol != protocol::ProtocolVersion::v5 || o.v5.maximum_packet_size == 0) return o.max_message_length;
-    return std::min<std::size_t>(o.max_message_length, o.v5.maximum_packet_size);
+// Our Maximum Packet Size (5.0) bounds every packet the decoder accepts: a bigger one is a protocol error
+// (DISCONNECT 0x95) at its fixed header, so a hostile length never makes us read or skip its body.
+std::size_t hard_packet_limit(const SessionOptions& o) noexcept {
+    return o.protocol == protocol::ProtocolVersion::v5 ? o.v5.maximum_packet_size : 0;
+}
+
+protocol::StreamDecoder::Options decoder_options(const SessionOptions& o) noexcept {
+    protocol::StreamDecoder::Options d;
+    d.max_message_length = o.max_message_length;
+    d.version = o.protocol;
+    d.max_packet_size = hard_packet_limit(o);
+    return d;
 }
 
 }  // namespace
 
-Session::Impl::Impl(SessionOptions o)
-    : options(std::move(o)),
-      decoder(protocol::StreamDecoder::Options{decoder_limit(options), 1u << 20, nullptr, nullptr, options.protocol}) {}
+Session::Impl::Impl(SessionOptions o) : options(std::move(o)), decoder(decoder_options(options)) {}
 
 Session::Session(SessionOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Session::~Session() = default;
@@ -131,6 +137,7 @@ std::error_code Session::connection_opened(TimePoint now) {
     s.total_enqueued = s.total_consumed = 0;
     s.disconnect_end.reset();
     s.decoder.reset();
+    s.decoder.set_max_packet_size(hard_packet_limit(s.options));  // set_v5_options() may have changed it
     s.state = State::connecting;
     s.opened_at = s.last_sent = s.last_received = now;
     s.connect_written_at.reset();
@@ -281,9 +288,6 @@ std::size_t Session::handle_bytes(Bytes input, TimePoint now) {
             s.protocol_failure(step.error, static_cast<int>(ConnFail::not_a_connack_msg));
         } else if (step.kind == Kind::packet) {
             s.on_packet(step.packet);
-        } else if (step.kind == Kind::overflow && s.v5() && s.options.v5.maximum_packet_size != 0 &&
-                   step.total_size > s.options.v5.maximum_packet_size) {
-            s.protocol_failure(Errc::packet_too_large, 0);  // above our Maximum Packet Size [MQTT-3.1.2-24]
         } else if (step.kind == Kind::overflow) {
             s.on_publish(std::get<protocol::Publish>(step.packet), true, step.total_size);
         }

@@ -16,7 +16,9 @@ namespace nmqtt::session {
 /// An outgoing request kept by the session: queued (outbox) or in flight (awaiting its ack).
 struct Record {
     enum class Kind : std::uint8_t { publish, subscribe, unsubscribe };
-    enum class Stage : std::uint8_t { free, queued, awaiting_ack, awaiting_pubcomp };
+    /// awaiting_resend: a QoS 1/2 publish of a resumed session that holds its id but waits, beyond the new
+    /// connection's window, to be sent again (not counted in inflight_publishes until it is).
+    enum class Stage : std::uint8_t { free, queued, awaiting_ack, awaiting_pubcomp, awaiting_resend };
 
     std::vector<std::uint8_t> bytes;  ///< the encoded packet; the id field is patched when sent
     std::uint64_t tag = 0;
@@ -70,6 +72,7 @@ struct Session::Impl {
     std::vector<Record> records;
     std::vector<std::uint32_t> free_records;
     detail::Fifo<std::uint32_t> outbox;   ///< record indices waiting to be sent, in order
+    detail::Fifo<std::uint32_t> resends;  ///< awaiting_resend records in send order (stale entries skipped)
     detail::IdMap inflight;               ///< packet id -> record index, outgoing
     detail::IdSet incoming_qos2;          ///< ids received at QoS 2, awaiting PUBREL
     PacketId next_id = 0;
@@ -124,6 +127,7 @@ struct Session::Impl {
     void complete_publish(std::uint32_t index, std::error_code error, std::uint8_t reason = 0,
                           protocol::PropertiesView properties = {});
     void resend_inflight();
+    bool resend_deferred();
     void discard_old_session();
     void fail_pending_writes(std::error_code error);
     [[nodiscard]] bool over_budget(std::size_t extra) const noexcept;

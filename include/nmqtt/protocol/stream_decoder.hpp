@@ -41,6 +41,10 @@ public:
         AllocateFn allocate = nullptr;                      ///< nullptr: operator new(std::nothrow)
         DeallocateFn deallocate = nullptr;
         ProtocolVersion version = ProtocolVersion::v3_1_1;  ///< the level packets are decoded at
+        /// Hard bound on any packet (MQTT 5.0 Maximum Packet Size we advertised): a larger one is
+        /// Errc::packet_too_large as soon as its fixed header is complete, before any of its body is read
+        /// or buffered [MQTT-3.1.2-24]. 0: none (a PUBLISH above max_message_length overflows).
+        std::size_t max_packet_size = 0;
     };
 
     enum class Kind : std::uint8_t { need_more, packet, overflow, error };
@@ -71,6 +75,8 @@ public:
     [[nodiscard]] std::size_t max_message_length() const noexcept { return options_.max_message_length; }
     /// Changes the protocol level (a session sets it before each connection).
     void set_protocol_version(ProtocolVersion version) noexcept { options_.version = version; }
+    /// Changes the hard packet size bound (0: none) for packets whose header has not been seen yet.
+    void set_max_packet_size(std::size_t value) noexcept { options_.max_packet_size = value; }
 
     /// Bytes currently reserved for spanning packets (for memory accounting and tests).
     [[nodiscard]] std::size_t buffer_capacity() const noexcept { return capacity_; }

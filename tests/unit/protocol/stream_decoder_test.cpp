@@ -364,6 +364,33 @@ TEST(StreamDecoder, control_packet_above_its_bound_is_an_error) {
     EXPECT_EQ(run_whole(d2, hex("90 08 00 01 00 00 00 00 00 00")), std::vector<std::string>{"SUBACK 1 00 00 00 00 00 00"});
 }
 
+// The hard bound (MQTT 5.0 Maximum Packet Size): a PUBLISH announcing 268,435,455 bytes (256 MiB) is refused
+// by its 5 header bytes, at every split of them, with no allocation; at the bound exactly it decodes.
+TEST_F(StreamDecoderAlloc, MQTT_3_1_2_24_max_packet_size_refuses_at_the_header_without_allocating) {
+    auto o = counting_options();
+    o.max_packet_size = 16;
+    o.version = protocol::ProtocolVersion::v5;
+    const auto huge = hex("30 FF FF FF 7F 00 01 74");
+    for (std::size_t at = 1; at <= 5; ++at) {
+        SCOPED_TRACE(at);
+        StreamDecoder d(o);
+        const Bytes in = huge;
+        auto step = d.feed(in.first(at));
+        if (at < 5) {
+            ASSERT_EQ(step.kind, Kind::need_more);
+            step = d.feed(in.subspan(at));
+        }
+        ASSERT_EQ(step.kind, Kind::error);
+        EXPECT_EQ(step.error, err(Errc::packet_too_large));
+        EXPECT_LE(step.consumed, 5u);
+    }
+    EXPECT_EQ(stats.allocations, 0u);
+    StreamDecoder d(o);
+    const auto sixteen = hex("30 0E 00 01 74 00 30 31 32 33 34 35 36 37 38 39");  // 16 bytes, no properties
+    ASSERT_EQ(sixteen.size(), 16u);
+    EXPECT_EQ(d.feed(sixteen).kind, Kind::packet);
+}
+
 // ---- max_message_length overflow ---------------------------------------------------------------------
 
 // A PUBLISH of topic "a/b" with `payload_size` payload bytes 0, 1, 2, ... (mod 251) at the given QoS.

@@ -163,6 +163,32 @@ TEST(V5Session, MQTT_3_1_2_24_inbound_packet_above_our_maximum_is_disconnect_0x9
     expect_violation(d, "E0 01 95", Errc::packet_too_large, 0x95);
 }
 
+// A hostile length is refused at the fixed header: the 5 header bytes of a PUBLISH announcing 268,435,455
+// bytes (256 MiB) suffice, nothing of the body is awaited, skipped or buffered.
+TEST(V5Session, MQTT_3_1_2_24_huge_remaining_length_is_refused_at_the_header) {
+    auto o = v5_options();
+    o.v5.maximum_packet_size = 4096;
+    SessionDriver d(o);
+    connect_v5(d, "20 03 00 00 00",
+               "10 13 00 04 4D 51 54 54 05 02 00 3C 05 27 00 00 10 00 00 01 63");
+    d.feed("30 FF FF FF 7F");
+    expect_violation(d, "E0 01 95", Errc::packet_too_large, 0x95);
+}
+
+// set_v5_options() between connections changes the bound the next connection enforces.
+TEST(V5Session, MQTT_3_1_2_24_maximum_packet_size_set_between_connections_applies) {
+    SessionDriver d(v5_options());
+    connect_v5(d);
+    d.close();
+    (void)d.take_events();
+    auto v5 = d.session().options().v5;
+    v5.maximum_packet_size = 10;
+    ASSERT_FALSE(d.session().set_v5_options(v5));
+    connect_v5(d, "20 03 00 00 00", "10 13 00 04 4D 51 54 54 05 02 00 3C 05 27 00 00 00 0A 00 01 63");
+    d.feed("30 09 00 01 74 00 30 31 32 33 34");  // 11 bytes
+    expect_violation(d, "E0 01 95", Errc::packet_too_large, 0x95);
+}
+
 TEST(V5Session, MQTT_3_2_2_11_and_MQTT_3_2_2_14_qos_and_retain_the_server_cannot_serve_fail_locally) {
     SessionDriver d(v5_options());
     connect_v5(d, "20 07 00 00 04 24 00 25 00");  // Maximum QoS 0, Retain Available 0
