@@ -61,14 +61,14 @@ void LuaClient::connect(std::string host, std::uint16_t port, bool secure, std::
     connecting_ = true;
     waiting_ = false;  // a pending automatic attempt is replaced by this one (or cancelled if it throws)
     update_anchor();
+    if (awaiting_offline_) {  // started after "offline", with its MQTT 5.0 settings (set only when idle)
+        pending_connect_ = PendingConnect{std::move(host), port, secure, std::move(v5)};
+        return;
+    }
     try {
-        if (v5_ && !awaiting_offline_) client_->set_v5_options(v5.value_or(base_v5_));
+        if (v5_) client_->set_v5_options(v5.value_or(base_v5_));
         client_->connect(host, port, secure);
-    } catch (const std::system_error& e) {
-        if (awaiting_offline_ && e.code() == make_error_code(Errc::already_connected)) {
-            pending_connect_ = PendingConnect{std::move(host), port, secure, std::move(v5)};  // after "offline"
-            return;
-        }
+    } catch (const std::system_error&) {
         connecting_ = false;
         update_anchor();
         throw;

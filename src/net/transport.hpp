@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <asio/steady_timer.hpp>
 
@@ -57,6 +58,9 @@ struct Transport : std::enable_shared_from_this<Transport> {
     std::uint64_t timer_sequence = 0;
 
     std::unique_ptr<std::uint8_t[]> tls_read_buffer;
+    /// Bytes read but not yet handled when a callback threw: handled by a posted continuation, before the
+    /// next read (which `reading` holds back meanwhile).
+    std::vector<std::uint8_t> unread;
 };
 
 }  // namespace nmqtt::net
