@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <limits>
 #include <type_traits>
 #include <variant>
@@ -209,22 +210,29 @@ struct Client::Impl final : net::ConnectionObserver {
         const InCallback guard{depth_};
         last_error_ = connection_.last_error();
         record_reason(e.reason_code, e.properties);
-        connfail_(self_, code);
-        reconnect_after(false, code);
+        after_ending([&] { connfail_(self_, code); }, false, code);
     }
     void on_connection_lost(const session::ConnectionLost& e) override {
         const InCallback guard{depth_};
         last_error_ = connection_.last_error();
         record_reason(e.reason_code, e.properties);
-        // A connect() deferred by a close that was under way starts after "offline", unless that callback
-        // connected (the later connect() wins) or closed (cancelled) by itself. If "offline" throws, it
-        // starts all the same before the exception leaves.
-        struct StartDeferred {
-            Impl& impl;
-            ~StartDeferred() { impl.start_deferred(); }
-        } start{*this};
-        offline_(self_);
-        reconnect_after(true, 0);
+        after_ending([&] { offline_(self_); }, true, 0);
+    }
+    // The NodeMCU callback of an ending, then what follows it whatever the callback did: the automatic
+    // reconnection, and a connect() deferred by a close that was under way (unless the callback connected,
+    // the later connect() winning, or closed, cancelling it). A callback that throws does not stop either:
+    // its exception leaves afterwards.
+    template <class F>
+    void after_ending(F&& callback, bool was_connected, int code) {
+        std::exception_ptr thrown;
+        try {
+            callback();
+        } catch (...) {
+            thrown = std::current_exception();
+        }
+        reconnect_after(was_connected, code);
+        start_deferred();
+        if (thrown) std::rethrow_exception(thrown);
     }
     // Starts the connect() made while a close was under way, if it is still wanted. One that cannot even
     // start (a TLS file that cannot be loaded) is reported as a failed attempt: "connfail" with -5.
