@@ -92,7 +92,9 @@ struct OutgoingMessage {
 /// that callback are kept, and the timer stays armed. The event that raised it is not reported again; the
 /// events behind it are reported by the next run()/poll(), in order; the connection stays up. So a loop such
 /// as `for (;;) try { client.run(); break; } catch (const MyError&) { ... }` loses nothing but the
-/// callback that threw. A "reconnect" report that throws still lets its attempt start.
+/// callback that threw (and the callbacks of that same event after it, such as "puback" after a throwing
+/// completion). "offline"/"connfail" that throw still let automatic reconnection and a deferred connect()
+/// go on; a "reconnect" report that throws still lets its attempt start.
 ///
 /// Thread safety: none. Call the client from the thread running its io_context; from another thread,
 /// asio::post() a function doing the call to context().

@@ -5,7 +5,7 @@
 // client waiting for its next attempt counts as connecting (kept alive, keeps the event loop going).
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <cstdint>
 #include <memory>

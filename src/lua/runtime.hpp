@@ -3,7 +3,7 @@
 // the event loop.
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
