@@ -383,10 +383,10 @@ bool Client::close() {
 }
 
 bool Client::close(const session::DisconnectRequest& request) {
-    impl_->deferred_.reset();
     const bool was_waiting = impl_->reconnector_ && impl_->reconnector_->stop();
     const auto closing = impl_->connection_.close(request);
     if (!closing) return impl_->fail(closing.error());
+    impl_->deferred_.reset();
     return *closing || was_waiting;
 }
 
