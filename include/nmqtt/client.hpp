@@ -77,10 +77,24 @@ struct OutgoingMessage {
 ///
 /// Callbacks run on the thread running the io_context (run()/run_for()/poll(), or the caller's own loop),
 /// never inside the call that caused them (connect(), publish(), close()... return first). A callback may
-/// call anything on the client (publish, subscribe, close, connect again, replace callbacks); it must not
-/// destroy the client. Callbacks should not throw: an exception leaves run()/poll() and the event that
-/// raised it is not reported again. The Client may be destroyed only outside its callbacks; pending
-/// operations are then abandoned without calling anything.
+/// call anything on the client (publish, subscribe, close, connect again, replace callbacks, publish
+/// thousands of messages); docs/design.md ("Hostile callbacks") lists what is tested.
+///
+/// Destruction: the Client may be destroyed only outside its own callbacks (and completions); pending
+/// operations are then abandoned without calling anything. Destroying it from one of its callbacks (e.g.
+/// resetting the unique_ptr that holds it) is detected: the process aborts with a message on stderr, since
+/// the code that called the callback would go on with freed memory. Close it there, and destroy it after
+/// run() returned (or from a handler posted to context(), once "offline" has run).
+///
+/// Exceptions: a callback (or completion) that throws does not break the client. The exception propagates
+/// out of run()/run_for()/poll() (or the caller's io_context::run()) once the client has finished the I/O
+/// step it was raised in: acknowledgements already due are still sent, the bytes read after the packet of
+/// that callback are kept, and the timer stays armed. The event that raised it is not reported again; the
+/// events behind it are reported by the next run()/poll(), in order; the connection stays up. So a loop such
+/// as `for (;;) try { client.run(); break; } catch (const MyError&) { ... }` loses nothing but the
+/// callback that threw (and the callbacks of that same event after it, such as "puback" after a throwing
+/// completion). "offline"/"connfail" that throw still let automatic reconnection and a deferred connect()
+/// go on; a "reconnect" report that throws still lets its attempt start.
 ///
 /// Thread safety: none. Call the client from the thread running its io_context; from another thread,
 /// asio::post() a function doing the call to context().
@@ -141,7 +155,14 @@ public:
     /// further attempts (see ReconnectOptions): "connfail" runs for every failed attempt, "offline" once per
     /// established connection lost, "connect" for every connection made, and on_reconnect() tells every
     /// attempt and the give-up. connect() while waiting to reconnect starts afresh (attempt count reset).
-    /// Throws std::system_error: already_connected unless idle (after close(), wait for "offline");
+    /// connect() while a close is under way (close() called on an established connection, "offline" not run
+    /// yet; from outside or from any callback) is deferred, never refused: the callbacks run in this order:
+    /// "offline" of the old connection, then the new attempt starts (is_connecting() is true from the
+    /// connect() call on), then its "connect" or "connfail". A further connect() meanwhile replaces the
+    /// deferred one (the last wins), close() cancels it silently, and a connect() made from that "offline"
+    /// callback replaces it too. A deferred attempt whose TLS files cannot be loaded reports "connfail" (-5)
+    /// with invalid_argument in last_error() instead of throwing.
+    /// Throws std::system_error: already_connected while connected or connecting (close() first);
     /// invalid_argument when a TLS file of ClientOptions::tls cannot be loaded (what() names it).
     void connect(std::string host, std::uint16_t port = 1883, bool secure = false, Callback on_connect = {},
                  FailCallback on_fail = {});
@@ -149,7 +170,8 @@ public:
     /// client:close(): connected, sends DISCONNECT after the queued packets [MQTT-3.14.4-1], then closes TCP,
     /// so the will is not published (NodeMCU bug 3031 fixed); "offline" runs once the connection is gone.
     /// Connecting: cancels the attempt silently (no callback). Waiting to reconnect (extension): cancels the
-    /// wait silently. Stops automatic reconnection in every case. Returns true when something was closed or
+    /// wait silently. A connect() deferred by a close under way: cancelled silently. Stops automatic
+    /// reconnection in every case. Returns true when something was closed or
     /// cancelled (or a close is already under way), false when idle.
     bool close();
     /// MQTT 5.0 close (extension): as close(), with the DISCONNECT's reason code (0x00 normal, 0x04 with
@@ -256,7 +278,8 @@ public:
     /// The client identifier in use: the one configured, or the server's Assigned Client Identifier.
     [[nodiscard]] std::string_view client_id() const noexcept;
     [[nodiscard]] bool is_connected() const noexcept;   ///< CONNACK accepted, not closing
-    [[nodiscard]] bool is_connecting() const noexcept;  ///< between connect() and the CONNACK
+    /// Between connect() and the CONNACK, including a connect() deferred until a close completes.
+    [[nodiscard]] bool is_connecting() const noexcept;
     /// Waiting for the delay before an automatic reconnection attempt (extension).
     [[nodiscard]] bool is_waiting_to_reconnect() const noexcept;
     /// Requests not completed yet (extension): publish/subscribe/unsubscribe awaiting their ack or queued

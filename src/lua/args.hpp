@@ -2,7 +2,7 @@
 // function turns them into Lua errors once no C++ object is left on the stack (lua_error longjmps).
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <cstdint>
 #include <optional>

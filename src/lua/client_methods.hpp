@@ -1,7 +1,7 @@
 // The Lua face of mqtt.client: mqtt.Client() and the methods of its userdata.
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 namespace nmqtt::lua {
 

@@ -2,7 +2,7 @@
 // arguments to nmqtt::ClientOptions.
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include "nmqtt/options.hpp"
 

@@ -1,7 +1,7 @@
 // Shared pieces of the device modules of `nmqtt run` (wifi, node, file, gpio, adc).
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <filesystem>
 #include <optional>

@@ -1,7 +1,7 @@
 // Entry points of the Lua bindings for hosts: the `nmqtt run` runner and the loadable module mqtt.so.
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <chrono>
 #include <memory>

@@ -61,14 +61,14 @@ void LuaClient::connect(std::string host, std::uint16_t port, bool secure, std::
     connecting_ = true;
     waiting_ = false;  // a pending automatic attempt is replaced by this one (or cancelled if it throws)
     update_anchor();
+    if (awaiting_offline_) {  // started after "offline", with its MQTT 5.0 settings (set only when idle)
+        pending_connect_ = PendingConnect{std::move(host), port, secure, std::move(v5)};
+        return;
+    }
     try {
-        if (v5_ && !awaiting_offline_) client_->set_v5_options(v5.value_or(base_v5_));
+        if (v5_) client_->set_v5_options(v5.value_or(base_v5_));
         client_->connect(host, port, secure);
-    } catch (const std::system_error& e) {
-        if (awaiting_offline_ && e.code() == make_error_code(Errc::already_connected)) {
-            pending_connect_ = PendingConnect{std::move(host), port, secure, std::move(v5)};  // after "offline"
-            return;
-        }
+    } catch (const std::system_error&) {
         connecting_ = false;
         update_anchor();
         throw;
@@ -149,7 +149,12 @@ void LuaClient::handle_connfail(int reason) {
     }
     if (!connecting_) return;  // cancelled by close(): silent
     connecting_ = false;
-    emit_connfail(reason);
+    try {
+        emit_connfail(reason);
+    } catch (const Runtime::CallbackFailed&) {
+        update_anchor();
+        throw;
+    }
     update_anchor();
 }
 
@@ -158,9 +163,17 @@ void LuaClient::handle_offline() {
     const bool report = established_ || awaiting_offline_;
     established_ = false;
     awaiting_offline_ = false;
-    if (report) emit_offline();  // a failed connect reports through "connfail" only
-    if (pending_connect_) start_pending_connect();
-    update_anchor();
+    const auto follow_up = [this] {  // also after an error in "offline"
+        if (pending_connect_) start_pending_connect();
+        update_anchor();
+    };
+    try {
+        if (report) emit_offline();  // a failed connect reports through "connfail" only
+    } catch (const Runtime::CallbackFailed&) {
+        follow_up();
+        throw;
+    }
+    follow_up();
 }
 
 // nmqtt::Client reports a step of automatic reconnection right after the "connfail"/"offline" callback of
@@ -172,12 +185,18 @@ void LuaClient::handle_reconnect(const ReconnectInfo& info) {
     waiting_ = info.kind == ReconnectInfo::Kind::scheduled;
     if (info.kind == ReconnectInfo::Kind::attempting) connecting_ = true;
     set_anchored(true);  // for the callbacks below, even when giving up
-    if (attempt_threw) {  // the attempt could not start (a TLS file that cannot be loaded): a failed attempt
-        connecting_ = false;
-        emit_connfail(info.code);
+    try {
+        if (attempt_threw) {  // the attempt could not start (a TLS file that cannot be loaded): a failed attempt
+            connecting_ = false;
+            emit_connfail(info.code);
+        }
+        starting_ = info.kind == ReconnectInfo::Kind::attempting;
+        emit_reconnect(info);
+    } catch (const Runtime::CallbackFailed&) {
+        starting_ = false;
+        update_anchor();
+        throw;
     }
-    starting_ = info.kind == ReconnectInfo::Kind::attempting;
-    emit_reconnect(info);
     starting_ = false;
     update_anchor();
 }
@@ -211,7 +230,7 @@ bool LuaClient::push_completion(lua_State* L, lua_Integer key) const {
 
 void LuaClient::emit(const char* slot) {
     if (is_collected()) return;
-    runtime().call([this, slot](lua_State* L) {
+    call_lua([this, slot](lua_State* L) {
         if (push_callback(L, slot)) lua_call(L, 1, 0);
     });
 }
@@ -220,7 +239,7 @@ void LuaClient::emit(const char* slot) {
 // third argument, the CONNACK's properties (reason_string, server_reference...), when it has any.
 void LuaClient::emit_connfail(int reason) {
     const std::uint8_t code = v5_ && reason > 0 ? client_->last_reason_code() : std::uint8_t{0};
-    runtime().call([this, reason, code](lua_State* L) {
+    call_lua([this, reason, code](lua_State* L) {
         if (!push_callback(L, "connfail")) return;
         lua_pushinteger(L, code != 0 ? code : reason);
         if (code == 0 || client_->last_properties().empty()) {
@@ -238,7 +257,7 @@ void LuaClient::emit_connfail(int reason) {
 void LuaClient::emit_offline() {
     if (is_collected()) return;
     const bool by_server = v5_ && client_->last_error() == Errc::server_disconnected;
-    runtime().call([this, by_server](lua_State* L) {
+    call_lua([this, by_server](lua_State* L) {
         if (!push_callback(L, "offline")) return;
         if (!by_server) {
             lua_call(L, 1, 0);
@@ -270,7 +289,7 @@ void LuaClient::emit_reconnect(const ReconnectInfo& info) {
     if (is_collected()) return;
     const bool has_reason = info.kind != ReconnectInfo::Kind::attempting;
     const std::string reason = has_reason && info.reason ? info.reason.message() : std::string();
-    runtime().call([&](lua_State* L) {
+    call_lua([&](lua_State* L) {
         if (!push_callback(L, "reconnect")) return;
         lua_createtable(L, 0, 10);
         lua_pushstring(L, kind_name(info.kind));
@@ -302,7 +321,7 @@ void LuaClient::emit_reconnect(const ReconnectInfo& info) {
 
 void LuaClient::emit_message(const char* slot, const MessageView& message, bool nil_if_empty) {
     if (is_collected()) return;
-    runtime().call([this, slot, &message, nil_if_empty](lua_State* L) {
+    call_lua([this, slot, &message, nil_if_empty](lua_State* L) {
         if (!push_callback(L, slot)) return;
         lua_pushlstring(L, message.topic.data(), message.topic.size());
         if (message.payload.empty() && nil_if_empty) {
@@ -368,7 +387,7 @@ Client::AckCompletion LuaClient::ack_done(lua_Integer key, std::vector<std::stri
 void LuaClient::complete_ack(lua_Integer key, const Acknowledgement& ack, const std::vector<std::string>& filters) {
     if (is_collected()) return;
     const std::string message = ack.error ? ack.error.message() : std::string();
-    runtime().call([&](lua_State* L) {
+    call_lua([&](lua_State* L) {
         if (!push_completion(L, key)) return;
         if (ack.error) {
             lua_pushlstring(L, message.data(), message.size());
@@ -397,7 +416,7 @@ void LuaClient::complete(lua_Integer key, std::error_code error, PacketId packet
                          const std::vector<std::string>* filters, std::span<const std::uint8_t> granted) {
     if (is_collected()) return;
     const std::string message = error ? error.message() : std::string();
-    runtime().call([&](lua_State* L) {
+    call_lua([&](lua_State* L) {
         if (!push_completion(L, key)) return;
         if (error) {
             lua_pushlstring(L, message.data(), message.size());

@@ -5,7 +5,7 @@
 // client waiting for its next attempt counts as connecting (kept alive, keeps the event loop going).
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "nmqtt/client.hpp"
@@ -77,6 +78,14 @@ private:
     void handle_offline();
     void handle_reconnect(const ReconnectInfo& info);
     void update_anchor() { set_anchored(connecting_ || established_ || awaiting_offline_ || waiting_); }
+    /// runtime().call(body), then Runtime::CallbackFailed when the callback raised an error: nmqtt::Client
+    /// then stops the step there and reports the events behind it at the next run (none is skipped).
+    template <class F>
+    void call_lua(F&& body) {
+        const bool had_error = runtime().has_error();
+        runtime().call(std::forward<F>(body));
+        if (!had_error && runtime().has_error()) throw Runtime::CallbackFailed();
+    }
 
     /// Pushes the function stored under `slot` and the client userdata; false (nothing pushed) if none.
     bool push_callback(lua_State* L, const char* slot) const;

@@ -2,7 +2,7 @@
 // encoded property block, and a block pushed as fields of a table. Names are the standard's, in snake case.
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <functional>
 #include <string_view>

@@ -196,7 +196,12 @@ LoopOutcome Runtime::run(lua_State* L, std::optional<std::chrono::milliseconds> 
     for (;;) {
         drain_graveyard();
         if (auto stop = stop_reason()) return std::move(*stop);
-        const std::size_t ran = timeout ? io_.run_one_until(deadline) : io_.run_one();
+        std::size_t ran = 1;
+        try {
+            ran = timeout ? io_.run_one_until(deadline) : io_.run_one();
+        } catch (const CallbackFailed&) {  // recorded: stop_reason() reports it
+            continue;
+        }
         if (ran == 0 && io_.stopped()) return {};  // no work left at all: nothing can change any more
         if (ran == 0) return {LoopEnd::timeout, {}, 0};
     }
@@ -223,7 +228,14 @@ LoopOutcome Runtime::finish_interrupt() {
         return false;
     };
     const auto deadline = std::chrono::steady_clock::now() + interrupt_grace;
-    while (signal_count_ < 2 && is_closing() && io_.run_one_until(deadline) > 0) drain_graveyard();
+    const auto run_one = [&] {
+        try {
+            return io_.run_one_until(deadline);
+        } catch (const CallbackFailed&) {  // dropped below: the loop is ending anyway
+            return std::size_t{1};
+        }
+    };
+    while (signal_count_ < 2 && is_closing() && run_one() > 0) drain_graveyard();
     drain_graveyard();
     error_.reset();
     return {LoopEnd::interrupted, {}, signal};
@@ -236,7 +248,11 @@ std::size_t Runtime::poll(lua_State* L) {
     {
         const Running running(running_);
         io_.restart();
-        ran = io_.poll();
+        try {
+            ran = io_.poll();
+        } catch (const CallbackFailed&) {  // recorded: the caller re-raises it; what is left runs next time
+            ran = 1;
+        }
     }
     drain_graveyard();
     return ran;

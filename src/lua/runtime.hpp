@@ -3,13 +3,14 @@
 // the event loop.
 #pragma once
 
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <chrono>
+#include <exception>
 #include <cstdint>
 #include <cstddef>
 #include <memory>
@@ -118,6 +119,15 @@ public:
     }
     /// Takes the recorded callback error, if any.
     std::optional<std::string> take_error();
+    [[nodiscard]] bool has_error() const noexcept { return error_.has_value(); }
+
+    /// Thrown (by LuaClient) right after a client callback raised an error, so that nmqtt::Client keeps the
+    /// events behind it for the next run()/poll() instead of having their callbacks skipped; run() and poll()
+    /// catch it (the error itself is the one recorded).
+    class CallbackFailed final : public std::exception {
+    public:
+        [[nodiscard]] const char* what() const noexcept override { return "a Lua callback raised an error"; }
+    };
 
     /// Runs the event loop until idle, an error, the timeout, or (after catch_signals()) a signal.
     LoopOutcome run(lua_State* L, std::optional<std::chrono::milliseconds> timeout);

@@ -2,7 +2,7 @@
 // tls.cert.verify(pem | true | false | callback), tls.cert.auth(cert_pem, key_pem | true | false | callback),
 // tls.setDebug(n), tls.setMaxFragmentLength(n). They change Runtime::tls_settings(), which each client applies
 // to the connections it opens after the call. PEM data is checked here, so bad data is a Lua error at once.
-#include <lua.hpp>
+#include "lua_compat.hpp"
 
 #include <cstdio>
 #include <memory>

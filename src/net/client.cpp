@@ -3,11 +3,15 @@
 #include "nmqtt/client.hpp"
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
 #include <limits>
 #include <type_traits>
 #include <variant>
 
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 
 #include "connection.hpp"
 #include "reconnector.hpp"
@@ -133,6 +137,18 @@ private:
     std::vector<std::size_t> free_;
 };
 
+/// Counts the callbacks running, so that a Client destroyed from one of them is caught.
+class InCallback {
+public:
+    explicit InCallback(int& depth) noexcept : depth_(depth) { ++depth_; }
+    ~InCallback() { --depth_; }
+    InCallback(const InCallback&) = delete;
+    InCallback& operator=(const InCallback&) = delete;
+
+private:
+    int& depth_;
+};
+
 }  // namespace
 
 struct Client::Impl final : net::ConnectionObserver {
@@ -143,18 +159,25 @@ struct Client::Impl final : net::ConnectionObserver {
           reconnector_(make_reconnector(std::move(options.reconnect))),
           connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this,
                       open_store(options)) {}
+    ~Impl() override { *alive_ = false; }
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
 
     // Only a client that opts in pays for the reconnector (its timer and options): idle clients are many.
     std::unique_ptr<net::Reconnector> make_reconnector(ReconnectOptions options) {
         if (!options.enabled) return nullptr;
         return std::make_unique<net::Reconnector>(
             io_, std::move(options), [this](const BrokerAddress& b) { attempt(b); },
-            [this](const ReconnectInfo& info) { reconnect_(self_, info); });
+            [this](const ReconnectInfo& info) {
+                const InCallback guard{depth_};
+                reconnect_(self_, info);
+            });
     }
 
     // An automatic attempt. One that cannot even start (a TLS file that cannot be loaded) is a failed attempt
     // like any other for the NodeMCU callbacks: "connfail" (-5) runs, then the reconnector gives up.
     void attempt(const BrokerAddress& b) {
+        const InCallback guard{depth_};
         try {
             connection_.connect(b.host, b.port, b.secure);
         } catch (const std::system_error& e) {
@@ -177,22 +200,63 @@ struct Client::Impl final : net::ConnectionObserver {
 
     // ---- net::ConnectionObserver: events to callbacks
     void on_connected(const session::Connected& e) override {
+        const InCallback guard{depth_};
         connack_properties_.clear();
         connack_properties_.append(e.properties);
         if (reconnector_) reconnector_->on_connected();
         connect_(self_);
     }
     void on_connect_failed(int code, const session::ConnectFailed& e) override {
+        const InCallback guard{depth_};
         last_error_ = connection_.last_error();
         record_reason(e.reason_code, e.properties);
-        connfail_(self_, code);
-        reconnect_after(false, code);
+        after_ending([&] { connfail_(self_, code); }, false, code);
     }
     void on_connection_lost(const session::ConnectionLost& e) override {
+        const InCallback guard{depth_};
         last_error_ = connection_.last_error();
         record_reason(e.reason_code, e.properties);
-        offline_(self_);
-        reconnect_after(true, 0);
+        after_ending([&] { offline_(self_); }, true, 0);
+    }
+    // The NodeMCU callback of an ending, then what follows it whatever the callback did: the automatic
+    // reconnection, and a connect() deferred by a close that was under way (unless the callback connected,
+    // the later connect() winning, or closed, cancelling it). A callback that throws does not stop either:
+    // its exception leaves afterwards.
+    template <class F>
+    void after_ending(F&& callback, bool was_connected, int code) {
+        std::exception_ptr thrown;
+        try {
+            callback();
+        } catch (...) {
+            thrown = std::current_exception();
+        }
+        reconnect_after(was_connected, code);
+        start_deferred();
+        if (thrown) std::rethrow_exception(thrown);
+    }
+    // Starts the connect() made while a close was under way, if it is still wanted. One that cannot even
+    // start (a TLS file that cannot be loaded) is reported as a failed attempt: "connfail" with -5.
+    void start_deferred() noexcept {
+        if (!deferred_ || connection_.session().state() != session::State::idle) {
+            deferred_.reset();
+            return;
+        }
+        const BrokerAddress b = std::move(*deferred_);
+        deferred_.reset();
+        try {
+            if (reconnector_) reconnector_->begin(b);
+            connection_.connect(b.host, b.port, b.secure);
+        } catch (const std::system_error& e) {
+            if (reconnector_) (void)reconnector_->stop();
+            last_error_ = e.code();
+            asio::post(io_, [this, alive = alive_] {
+                if (!*alive) return;
+                const InCallback guard{depth_};
+                connfail_(self_, static_cast<int>(ConnFail::server_not_found));
+            });
+        } catch (...) {  // std::bad_alloc: nothing was started
+            if (reconnector_) (void)reconnector_->stop();
+        }
     }
     void record_reason(std::uint8_t code, protocol::PropertiesView properties) {
         last_reason_code_ = code;
@@ -204,8 +268,14 @@ struct Client::Impl final : net::ConnectionObserver {
         if (!reconnector_ || connection_.session().state() != session::State::idle) return;
         reconnector_->on_ended(was_connected, connection_.last_error(), code, connection_.last_error_message());
     }
-    void on_message(const session::MessageReceived& e) override { message_(self_, e.message); }
-    void on_overflow(const session::MessageOverflow& e) override { overflow_(self_, e.message); }
+    void on_message(const session::MessageReceived& e) override {
+        const InCallback guard{depth_};
+        message_(self_, e.message);
+    }
+    void on_overflow(const session::MessageOverflow& e) override {
+        const InCallback guard{depth_};
+        overflow_(self_, e.message);
+    }
     // A completion of either shape: the NodeMCU-era one, or the MQTT 5.0 AckCompletion.
     template <class Completion>
     void complete_either(std::uint64_t tag, const Acknowledgement& ack, auto&&... args) {
@@ -217,16 +287,19 @@ struct Client::Impl final : net::ConnectionObserver {
         }
     }
     void on_publish_done(const session::PublishDone& e) override {
+        const InCallback guard{depth_};
         const Acknowledgement ack{e.error, e.packet_id, e.reason_code, {}, e.properties};
         complete_either<PublishCompletion>(e.tag, ack, e.error, e.packet_id);
         if (!e.error) puback_(self_);
     }
     void on_subscribe_done(const session::SubscribeDone& e) override {
+        const InCallback guard{depth_};
         const Acknowledgement ack{e.error, e.packet_id, 0, e.return_codes, e.properties};
         complete_either<SubscribeCompletion>(e.tag, ack, e.error, e.packet_id, e.return_codes);
         if (!e.error) suback_(self_);
     }
     void on_unsubscribe_done(const session::UnsubscribeDone& e) override {
+        const InCallback guard{depth_};
         const Acknowledgement ack{e.error, e.packet_id, 0, e.reason_codes, e.properties};
         complete_either<UnsubscribeCompletion>(e.tag, ack, e.error, e.packet_id);
         if (!e.error) unsuback_(self_);
@@ -257,6 +330,9 @@ struct Client::Impl final : net::ConnectionObserver {
     std::uint8_t last_reason_code_ = 0;
     protocol::Properties last_properties_;
     protocol::Properties connack_properties_;
+    std::optional<BrokerAddress> deferred_;  // connect() made while a close was under way
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed: guards posted calls
+    int depth_ = 0;                                               // callbacks running (nested ones count)
     std::unique_ptr<net::Reconnector> reconnector_;  // null unless ClientOptions::reconnect.enabled
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
@@ -271,15 +347,26 @@ Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(*this, null
 Client::Client(asio::io_context& io, ClientOptions options)
     : impl_(std::make_unique<Impl>(*this, &io, std::move(options))) {}
 
-Client::~Client() = default;
+Client::~Client() {
+    if (impl_ && impl_->depth_ > 0) {  // the code that called the callback would run on freed memory
+        (void)std::fputs("nmqtt: Client destroyed inside one of its own callbacks (see nmqtt/client.hpp)\n", stderr);
+        std::abort();
+    }
+}
 
 void Client::connect(std::string host, std::uint16_t port, bool secure, Callback on_connect, FailCallback on_fail) {
     auto& i = *impl_;
-    if (i.connection_.session().state() != session::State::idle) {
+    const auto state = i.connection_.session().state();
+    if (state == session::State::connecting || state == session::State::connected) {
         throw std::system_error(make_error_code(Errc::already_connected), "nmqtt::Client::connect");
     }
     if (on_connect) i.connect_.set(std::move(on_connect));
     if (on_fail) i.connfail_.set(std::move(on_fail));
+    if (state == session::State::disconnecting) {  // close() under way: connect once "offline" has run
+        i.deferred_ = BrokerAddress{std::move(host), port, secure};
+        return;
+    }
+    i.deferred_.reset();
     if (i.reconnector_) i.reconnector_->begin(BrokerAddress{host, port, secure});
     try {
         i.connection_.connect(host, port, secure);
@@ -290,6 +377,7 @@ void Client::connect(std::string host, std::uint16_t port, bool secure, Callback
 }
 
 bool Client::close() {
+    impl_->deferred_.reset();
     const bool was_waiting = impl_->reconnector_ && impl_->reconnector_->stop();
     return impl_->connection_.close() || was_waiting;
 }
@@ -298,6 +386,7 @@ bool Client::close(const session::DisconnectRequest& request) {
     const bool was_waiting = impl_->reconnector_ && impl_->reconnector_->stop();
     const auto closing = impl_->connection_.close(request);
     if (!closing) return impl_->fail(closing.error());
+    impl_->deferred_.reset();
     return *closing || was_waiting;
 }
 
@@ -443,7 +532,7 @@ std::string_view Client::client_id() const noexcept { return impl_->connection_.
 
 bool Client::is_connected() const noexcept { return impl_->connection_.session().state() == session::State::connected; }
 bool Client::is_connecting() const noexcept {
-    return impl_->connection_.session().state() == session::State::connecting;
+    return impl_->connection_.session().state() == session::State::connecting || impl_->deferred_.has_value();
 }
 bool Client::is_waiting_to_reconnect() const noexcept {
     return impl_->reconnector_ && impl_->reconnector_->is_waiting();

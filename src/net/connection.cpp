@@ -6,6 +6,7 @@
 #include <chrono>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -148,13 +149,26 @@ void Connection::drain_events() {
     while (auto event = session_.poll_event()) dispatch(*event);
 }
 
+// drain_events() as part of an I/O step. An exception thrown by a callback leaves once the step is finished
+// (the I/O settled, a drain posted for the events behind the one that threw), so that the client stays
+// consistent and usable: the exception propagates out of io_context::run() and the next run goes on.
+void Connection::drain_step(const Transport* transport) {
+    try {
+        drain_events();
+    } catch (...) {
+        schedule_drain();
+        if (transport == nullptr || is_current(*transport)) settle();
+        throw;
+    }
+}
+
 void Connection::schedule_drain() {
     if (draining_ || drain_posted_) return;
     drain_posted_ = true;
     asio::post(io_, [this, alive = alive_] {
         if (!*alive) return;
         drain_posted_ = false;
-        drain_events();
+        drain_step(nullptr);
         settle();
     });
 }
@@ -370,11 +384,16 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
     }
     const auto at = now();
     // The session stops after each packet that made an event (its views point into `input`): drain, go on.
-    while (!input.empty() && is_current(transport)) {
-        const std::size_t used = std::min(session_.handle_bytes(input, at), input.size());
-        input = input.subspan(used);
-        drain_events();
-        if (used == 0) break;
+    try {
+        while (!input.empty() && is_current(transport)) {
+            const std::size_t used = std::min(session_.handle_bytes(input, at), input.size());
+            input = input.subspan(used);
+            drain_events();
+            if (used == 0) break;
+        }
+    } catch (...) {  // a callback threw: the rest of the input is handled later, then reading goes on
+        keep_unread(transport, input);
+        throw;
     }
     // Only now may a new read reuse the buffer: callbacks above (publish from a message callback) call
     // settle(), and a read started then would overwrite bytes not yet handled.
@@ -383,6 +402,23 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
     if (!transport.streaming && !transport.stream.is_tls()) transport.own_read_buffer.reset();
     acknowledge_quickly(transport);
     settle();
+}
+
+// A callback threw while `input` (the bytes after its packet) was being handled: they are kept and handled
+// by a posted continuation after the events queued behind the one that threw, and only then does reading
+// resume (`reading` stays set meanwhile). Output (acknowledgements) and the timer are settled first.
+void Connection::keep_unread(Transport& transport, Bytes input) {
+    schedule_drain();
+    if (!is_current(transport)) return;
+    std::vector<std::uint8_t> rest(input.begin(), input.end());
+    transport.unread.swap(rest);
+    settle();
+    asio::post(io_, [self = transport.shared_from_this()] {
+        if (self->owner == nullptr) return;
+        const std::vector<std::uint8_t> bytes = std::move(self->unread);
+        self->unread.clear();
+        self->owner->on_read(*self, {}, Bytes{bytes.data(), bytes.size()});
+    });
 }
 
 // Linux turns quick ACKs off again once the connection looks interactive (we send soon after receiving);
@@ -424,7 +460,7 @@ void Connection::on_written(Transport& transport, std::error_code error, std::si
     }
     if (n != 0) transport.wrote_since_quickack = true;
     session_.consume_output(n, now());
-    drain_events();
+    drain_step(&transport);
     if (is_current(transport)) settle();
 }
 
@@ -448,7 +484,7 @@ void Connection::on_timer(Transport& transport, std::uint64_t sequence, std::err
     if (error || sequence != transport.timer_sequence) return;
     transport.armed_deadline.reset();
     session_.handle_timeout(now());
-    drain_events();
+    drain_step(&transport);
     if (is_current(transport)) settle();
 }
 
@@ -460,7 +496,7 @@ void Connection::fail_transport(std::error_code error, std::string detail) {
     record_end(error, std::move(detail));
     teardown();
     session_.connection_closed(error, now());
-    drain_events();
+    drain_step(nullptr);
 }
 
 void Connection::record_end(std::error_code error, std::string detail) {

@@ -87,6 +87,8 @@ private:
     void dispatch(session::Event& event);
     void persist();
     void drain_events();
+    void drain_step(const Transport* transport);
+    void keep_unread(Transport& transport, Bytes input);
     void schedule_drain();
     void settle();
     void arm_timer();

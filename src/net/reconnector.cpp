@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <utility>
 
 #include "nmqtt/error.hpp"
@@ -143,10 +144,20 @@ void Reconnector::on_timer(std::uint64_t sequence, std::error_code error) {
     if (error || sequence != sequence_ || !waiting_) return;
     waiting_ = false;
     const BrokerAddress broker = brokers_[current_];  // a copy: the report may call begin()
+    // A report that throws does not stop the attempt: the exception leaves once it has started.
+    std::exception_ptr thrown;
     announcing_ = true;
-    report_(ReconnectInfo{ReconnectInfo::Kind::attempting, backoff_.attempts(), delay_, {}, 0, {}, broker});
+    try {
+        report_(ReconnectInfo{ReconnectInfo::Kind::attempting, backoff_.attempts(), delay_, {}, 0, {}, broker});
+    } catch (...) {
+        thrown = std::current_exception();
+    }
     announcing_ = false;
-    if (sequence != sequence_) return;  // the report called close() or connect()
+    if (sequence == sequence_) start(broker);  // unless the report called close() or connect()
+    if (thrown) std::rethrow_exception(thrown);
+}
+
+void Reconnector::start(const BrokerAddress& broker) {
     try {
         attempt_(broker);
     } catch (const std::system_error& e) {  // a TLS file that cannot be loaded: retrying cannot help

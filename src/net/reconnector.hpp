@@ -84,6 +84,7 @@ private:
     void schedule(std::error_code reason, int code, std::string_view message);
     void give_up(std::error_code reason, int code, std::string_view message);
     void on_timer(std::uint64_t sequence, std::error_code error);
+    void start(const BrokerAddress& broker);
     void cancel_timer() noexcept;
 
     ReconnectOptions options_;

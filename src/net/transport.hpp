@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <asio/steady_timer.hpp>
 
@@ -63,6 +64,9 @@ struct Transport : std::enable_shared_from_this<Transport> {
     TimePoint last_read{};
 
     std::unique_ptr<std::uint8_t[]> own_read_buffer;
+    /// Bytes read but not yet handled when a callback threw: handled by a posted continuation, before the
+    /// next read (which `reading` holds back meanwhile).
+    std::vector<std::uint8_t> unread;
 };
 
 }  // namespace nmqtt::net

@@ -140,7 +140,7 @@ TEST(LuaModule, StockInterpreterWithMqttSo) {
     options.env.push_back("LD_PRELOAD=" NMQTT_ASAN_RUNTIME);
     options.env.push_back("ASAN_OPTIONS=detect_leaks=0");  // the interpreter's own allocations at exit
 #endif
-    auto argv = std::vector<std::string>{"lua5.3", script("standalone.lua")};
+    auto argv = std::vector<std::string>{NMQTT_LUA_INTERPRETER, script("standalone.lua")};
     for (auto& a : address(broker)) argv.push_back(a);
     const auto r = run_process(argv, script_timeout, options);
     ASSERT_TRUE(r.status.success()) << describe(r);
@@ -155,6 +155,17 @@ TEST(LuaModule, StockInterpreterWithMqttSo) {
         "run with timeout\tfalse\n"
         "error re-raised\tfalse\ttrue\ttrue\n"
         "poll ran the timer\ttrue\ttrue\n");
+}
+
+// The Lua the build chose (NMQTT_LUA_VERSION, the lua54 preset for 5.4) is the one `nmqtt run` embeds and
+// the one the stock interpreter that loads mqtt.so is.
+TEST(LuaModule, BuiltAgainstTheChosenLuaVersion) {
+    const auto embedded = run_script(script("version.lua"));
+    ASSERT_TRUE(embedded.status.success()) << describe(embedded);
+    EXPECT_EQ(embedded.out, "Lua " NMQTT_LUA_VERSION "\n");
+    const auto stock = run_process({NMQTT_LUA_INTERPRETER, script("version.lua")}, script_timeout);
+    ASSERT_TRUE(stock.status.success()) << describe(stock);
+    EXPECT_EQ(stock.out, "Lua " NMQTT_LUA_VERSION "\n");
 }
 
 }  // namespace

@@ -1,0 +1,2 @@
+-- Prints the version of the Lua running the script (LuaModule.BuiltAgainstTheChosenLuaVersion).
+print(_VERSION)
