@@ -51,7 +51,9 @@ struct ReconnectInfo {
 /// publish(OutgoingMessage), subscribe(entries, properties) and unsubscribe(filters, properties) receives.
 /// Views are valid during the call only.
 struct Acknowledgement {
-    std::error_code error;  ///< empty on success; refused_by_server for a PUBACK/PUBREC code >= 0x80
+    /// empty on success; refused_by_server for a PUBACK/PUBREC code >= 0x80; acknowledged_at_qos1 (not a
+    /// failure) for a QoS 2 publish the broker answered with PUBACK
+    std::error_code error;
     PacketId packet_id = 0; ///< 0 for QoS 0 and for a request that failed before being sent
     /// publish: the PUBACK (QoS 1) or PUBREC/PUBCOMP (QoS 2) reason code; 0 for QoS 0 and at 3.1.1.
     std::uint8_t reason_code = 0;
@@ -215,7 +217,9 @@ public:
     /// client:publish(topic, payload, qos, retain[, function(client)]). Copies topic and payload. A non-null
     /// `on_puback` replaces the "puback" callback, which runs for every publish that completes: QoS 0 once
     /// written, QoS 1 on PUBACK, QoS 2 on PUBCOMP (NodeMCU aliasing). `done` (extension) completes this
-    /// publish only, success or failure. Queued while connecting.
+    /// publish only, success or failure. Queued while connecting. A QoS 2 publish that the broker answers with
+    /// PUBACK (RabbitMQ 3.x has no QoS 2) completes with Errc::acknowledged_at_qos1, not a failure: the broker
+    /// has the message (delivered at least once); "puback" runs for it as for a success.
     /// With ClientOptions::queue_while_offline (extension) it is also queued while no connection exists.
     /// With ClientOptions::session_store_path a QoS 1/2 message is in the store when this returns true.
     /// Returns false, reason in last_error(): bad_qos, bad_topic_name, bad_utf8, packet_too_large,

@@ -73,10 +73,13 @@ enum class Errc : int {
     shared_not_supported,       ///< $share/ filter while Shared Subscription Available = 0
     auth_failed,                ///< enhanced authentication: the authenticator refused or the method differs
     refused_by_server,          ///< MQTT 5.0: an ack with a reason code >= 0x80 (the code is in the event)
+    /// Not a failure: the broker answered a QoS 2 PUBLISH with PUBACK (RabbitMQ 3.x has no QoS 2). It has the
+    /// message, delivered at least once (duplicates possible). The "puback" callback runs as for a success.
+    acknowledged_at_qos1,
 };
 
 /// The last Errc value (for tests that walk all of them).
-inline constexpr Errc last_errc = Errc::refused_by_server;
+inline constexpr Errc last_errc = Errc::acknowledged_at_qos1;
 
 /// The category of Errc: name "nmqtt", one message per value.
 [[nodiscard]] const std::error_category& error_category() noexcept;

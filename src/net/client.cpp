@@ -290,7 +290,7 @@ struct Client::Impl final : net::ConnectionObserver {
         const InCallback guard{depth_};
         const Acknowledgement ack{e.error, e.packet_id, e.reason_code, {}, e.properties};
         complete_either<PublishCompletion>(e.tag, ack, e.error, e.packet_id);
-        if (!e.error) puback_(self_);
+        if (!e.error || e.error == Errc::acknowledged_at_qos1) puback_(self_);  // the broker has the message
     }
     void on_subscribe_done(const session::SubscribeDone& e) override {
         const InCallback guard{depth_};

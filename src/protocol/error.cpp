@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 58> messages = {
+constexpr std::array<const char*, 59> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -66,6 +66,7 @@ constexpr std::array<const char*, 58> messages = {
     "shared subscriptions not supported by server",
     "authentication failed",
     "refused by server (see the reason code)",
+    "the broker acknowledged this QoS 2 message at QoS 1 (PUBACK): delivered at least once, duplicates possible",
 };
 
 class Category final : public std::error_category {

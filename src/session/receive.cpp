@@ -159,8 +159,18 @@ Record* Session::Impl::find(PacketId id, Record::Kind kind) {
 void Session::Impl::on_puback(const protocol::Puback& p) {
     const PacketId id = p.packet_id;
     Record* r = find(id, Record::Kind::publish);
-    if (r == nullptr || r->qos != QoS::at_least_once) return;  // unknown id: nothing to complete
-    const std::error_code error = p.reason_code >= 0x80 ? make_error_code(Errc::refused_by_server) : std::error_code{};
+    const bool waiting =
+        r != nullptr && (r->stage == Record::Stage::awaiting_ack || r->stage == Record::Stage::awaiting_resend);
+    if (!waiting || r->qos == QoS::at_most_once) return;  // unknown id, or a QoS 2 message past its PUBREC
+    std::error_code error;
+    if (p.reason_code >= 0x80) {
+        error = Errc::refused_by_server;
+    } else if (r->qos == QoS::exactly_once) {
+        // A broker without QoS 2 (RabbitMQ 3.x) answers PUBLISH QoS 2 with PUBACK. Waiting for a PUBREC that
+        // never comes would hang the publisher: the broker has the message, so the flow ends here, with an
+        // outcome of its own (docs/design.md, "Acknowledgements that match no flow").
+        error = Errc::acknowledged_at_qos1;
+    }
     complete_publish(inflight.find(id), error, p.reason_code, p.properties);
     pump();
 }

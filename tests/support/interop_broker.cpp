@@ -70,7 +70,10 @@ public:
     [[nodiscard]] pid_t pid() const override { return broker_.pid(); }
     [[nodiscard]] std::string log() const override { return broker_.log(); }
     [[nodiscard]] BrokerTraits traits() const override {
-        return {.max_qos = 1, .qos2_publish_answered_with_puback = true, .retains_for_wildcard_subscriptions = false};
+        return {.max_qos = 1,
+                .qos2_publish_answered_with_puback = true,
+                .retains_for_wildcard_subscriptions = false,
+                .maps_dot_to_slash = true};
     }
 
 private:

@@ -22,7 +22,8 @@ struct BrokerTraits {
     int max_qos = 2;                       ///< highest QoS granted / used for delivery
     bool qos2_publish_answered_with_puback = false;
     bool retains_for_wildcard_subscriptions = true;
-    bool keeps_state_across_restart = true;  ///< retained messages and persistent sessions survive stop/start
+    bool keeps_state_across_restart = true;
+    bool maps_dot_to_slash = false;  ///< a '.' in a topic is delivered as '/' (AMQP routing keys)  ///< retained messages and persistent sessions survive stop/start
 };
 
 class InteropBroker {

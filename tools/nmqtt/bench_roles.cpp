@@ -155,7 +155,7 @@ void Publisher::pump() {
 
 void Publisher::on_done(std::error_code error) {
     --outstanding_;
-    if (!error) {
+    if (!error || error == Errc::acknowledged_at_qos1) {  // a broker without QoS 2 still has the message
         completed_.fetch_add(1, std::memory_order_relaxed);
         last_done_ns_.store(now_ns(), std::memory_order_relaxed);
     }

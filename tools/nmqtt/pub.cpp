@@ -161,7 +161,9 @@ private:
             const auto reason = ack.reason_code != 0 ? fmt::format(", reason code {}{}", describe_reason(ack.reason_code),
                                                                    describe_reason_string(ack.properties))
                                                      : std::string();
-            if (ack.error) {
+            if (ack.error == Errc::acknowledged_at_qos1) {  // the broker has it: a warning, not a failure
+                warn_qos1_once(ack.error);
+            } else if (ack.error) {
                 run_.finish(ExitCode::request_failed, fmt::format("publish failed: {}{}", ack.error.message(), reason));
                 return;
             }
@@ -177,6 +179,13 @@ private:
         }
     }
 
+    // One line for the run, however many messages the broker downgraded.
+    void warn_qos1_once(std::error_code error) {
+        if (warned_qos1_) return;
+        warned_qos1_ = true;
+        fmt::print(stderr, "Warning: {}\n", error.message());
+    }
+
     void finish_when_done() {
         if (input_done_ && pending_ == 0) {
             run_.options().debug(fmt::format("{} message(s) complete", published_));
@@ -190,6 +199,7 @@ private:
     std::size_t pending_ = 0;
     std::size_t published_ = 0;
     bool input_done_ = false;
+    bool warned_qos1_ = false;
 };
 
 void add_pub_flags(CLI::App& app, PubFlags& flags) {

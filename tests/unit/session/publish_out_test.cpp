@@ -289,13 +289,35 @@ TEST(SessionPublishOut, UnknownPubrecIsAnsweredWithPubrel) {
     EXPECT_EQ(d.session().state(), session::State::connected);
 }
 
-TEST(SessionPublishOut, PubackBeforePubrecStageForQos2DoesNotComplete) {
+// RabbitMQ 3.x has no QoS 2 and answers PUBLISH QoS 2 with PUBACK: the publish completes with its own
+// outcome instead of waiting for a PUBREC that never comes (the publisher would hang), and the id is free.
+TEST(SessionPublishOut, PubackAnsweringQos2CompletesAsAcknowledgedAtQos1) {
     SessionDriver d(default_options());
     d.connect();
     const PacketId id = d.publish_ok("t", "hi", q2, 9);
     d.take_output();
-    d.feed("40 02" + id_hex(id));  // wrong ack type for a QoS 2 publish
+    d.feed("40 02" + id_hex(id));  // PUBACK where PUBREC belongs
+    EXPECT_EQ(d.take_events(), (Events{ev::PublishDone{9, id, q2, err(Errc::acknowledged_at_qos1)}}));
+    EXPECT_EQ(d.session().inflight_count(), 0u);
+    EXPECT_TRUE(d.take_output().empty());  // no PUBREL: the broker ended the flow
+    EXPECT_EQ(d.session().state(), session::State::connected);
+    d.feed("50 02" + id_hex(id));  // a late PUBREC for the freed id is answered as unknown
+    EXPECT_TRUE(bytes_equal(d.take_output(), hex("62 02" + id_hex(id))));
     EXPECT_TRUE(only<ev::PublishDone>(d.take_events()).empty());
+}
+
+TEST(SessionPublishOut, PubackAfterPubrecOfQos2IsIgnored) {
+    SessionDriver d(default_options());
+    d.connect();
+    const PacketId id = d.publish_ok("t", "hi", q2, 9);
+    d.take_output();
+    d.feed("50 02" + id_hex(id));  // PUBREC: past it, only PUBCOMP ends the flow [MQTT-4.3.3-1]
+    d.take_output();
+    d.feed("40 02" + id_hex(id));
+    EXPECT_TRUE(only<ev::PublishDone>(d.take_events()).empty());
+    EXPECT_EQ(d.session().inflight_count(), 1u);
+    d.feed("70 02" + id_hex(id));
+    EXPECT_EQ(d.take_events(), (Events{ev::PublishDone{9, id, q2, {}}}));
 }
 
 TEST(SessionPublishOut, PublishRequestViewsAreCopied) {
