@@ -134,6 +134,7 @@ void add_interop_environment(int& argc, char** argv) {
         }
     }
     argc = out;
+    if (name == "none") return;  // tests that start their own brokers (RabbitCluster*)
     ::testing::AddGlobalTestEnvironment(new InteropEnvironment(parse_kind(name)));
 }
 

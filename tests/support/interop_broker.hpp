@@ -50,7 +50,7 @@ public:
 /// Starts a broker of `kind` (with a WebSocket listener where the broker has one).
 [[nodiscard]] std::unique_ptr<InteropBroker> make_interop_broker(BrokerKind kind);
 
-/// Registers the Environment; strips --broker=NAME from argv. Call after ::testing::InitGoogleTest.
+/// Registers the Environment (none for --broker=none); strips --broker=NAME from argv. Call after ::testing::InitGoogleTest.
 /// Throws std::invalid_argument on an unknown broker name.
 void add_interop_environment(int& argc, char** argv);
 
