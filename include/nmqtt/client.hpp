@@ -121,6 +121,8 @@ public:
     using ReconnectCallback = std::function<void(Client&, const ReconnectInfo& info)>;
     /// Completion of the MQTT 5.0 overloads (extension): reason codes and properties of the ack.
     using AckCompletion = std::function<void(const Acknowledgement& ack)>;
+    /// Completion of reauthenticate(): empty on success, else auth_failed or why the connection ended.
+    using ReauthCompletion = std::function<void(std::error_code error)>;
 
     /// mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]). Owns its
     /// io_context. Throws std::system_error (bad_utf8, empty_client_id_needs_clean_session,
@@ -182,6 +184,13 @@ public:
     /// and false with invalid_argument in last_error() for a request the standard forbids (a Session Expiry
     /// change from 0 at CONNECT to non-zero, a reason code DISCONNECT cannot carry, bad properties).
     bool close(const session::DisconnectRequest& request);
+
+    /// MQTT 5.0 re-authentication (extension; needs ClientOptions::authenticator): sends AUTH 0x19 with the
+    /// method and Authenticator::initial_data(true); each AUTH 0x18 goes through Authenticator::challenge();
+    /// `done` runs on the server's AUTH 0x00 (after Authenticator::succeeded()) or with the error that ended
+    /// the exchange. Other traffic goes on meanwhile. Returns false, reason in last_error(): invalid_argument
+    /// (no authenticator), not_connected, authentication_in_progress.
+    bool reauthenticate(ReauthCompletion done = {});
 
     /// Replaces ClientOptions::tls for the connections opened after the call (NodeMCU's tls.cert.verify() and
     /// tls.cert.auth() act this way); the connection already open keeps its settings. Loading errors surface

@@ -76,10 +76,11 @@ enum class Errc : int {
     /// Not a failure: the broker answered a QoS 2 PUBLISH with PUBACK (RabbitMQ 3.x has no QoS 2). It has the
     /// message, delivered at least once (duplicates possible). The "puback" callback runs as for a success.
     acknowledged_at_qos1,
+    authentication_in_progress,  ///< reauthenticate() while an authentication exchange is under way
 };
 
 /// The last Errc value (for tests that walk all of them).
-inline constexpr Errc last_errc = Errc::acknowledged_at_qos1;
+inline constexpr Errc last_errc = Errc::authentication_in_progress;
 
 /// The category of Errc: name "nmqtt", one message per value.
 [[nodiscard]] const std::error_category& error_category() noexcept;

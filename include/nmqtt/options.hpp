@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -76,6 +78,29 @@ struct ReconnectOptions {
     std::uint64_t seed = 0;
 };
 
+/// MQTT 5.0 enhanced authentication (section 4.12; extension): the Client asks it for the Authentication
+/// Data of each step of the exchange (SCRAM, Kerberos, a token refresh...). Called on the io_context's thread,
+/// never while a Client call is on the stack. See Client::reauthenticate().
+class Authenticator {
+public:
+    virtual ~Authenticator() = default;
+    /// The Authentication Method (e.g. "SCRAM-SHA-256"), sent in the CONNECT and in every AUTH.
+    [[nodiscard]] virtual std::string method() const = 0;
+    /// The data of the first step: for the CONNECT (`reauthentication` false) or for the AUTH 0x19 of
+    /// Client::reauthenticate() (true). Empty: no Authentication Data.
+    virtual std::string initial_data(bool reauthentication) = 0;
+    /// The server's Authentication Data in an AUTH 0x18 (continue); returns the answer, or nullopt to give up:
+    /// a connection attempt then fails with Errc::auth_failed ("connfail" 5, not authorized); an established
+    /// connection ends with DISCONNECT 0x87 (Not authorized) and "offline".
+    virtual std::optional<std::string> challenge(std::string_view server_data) = 0;
+    /// The exchange succeeded (CONNACK accepted, or AUTH 0x00 after a re-authentication) with the server's
+    /// final data ("" when none). Returning false (the server failed to prove itself) gives up as above.
+    virtual bool succeeded(std::string_view server_data) {
+        (void)server_data;
+        return true;
+    }
+};
+
 /// Every option of a Client. The NodeMCU constructor arguments come first; the rest are nmqtt extensions.
 struct ClientOptions {
     // --- mqtt.Client(clientid, keepalive[, username, password, cleansession, max_message_length]) ---
@@ -119,6 +144,9 @@ struct ClientOptions {
     /// connection reports its reason code, and the settings below apply.
     protocol::ProtocolVersion protocol = protocol::ProtocolVersion::v3_1_1;
     session::V5Options v5;                    ///< session expiry, Receive Maximum, aliases, ... (v5 only)
+    /// MQTT 5.0 enhanced authentication (v5 only; null: none). Its method and first data go into every
+    /// CONNECT (they replace v5.authentication_method/data).
+    std::shared_ptr<Authenticator> authenticator;
 };
 
 }  // namespace nmqtt

@@ -46,6 +46,14 @@ session::SessionOptions to_session_options(const ClientOptions& o) {
     return s;
 }
 
+// The authenticator of `o`, taken out of it. Throws invalid_argument below MQTT 5.0 (AUTH exists in 5.0 only).
+std::shared_ptr<Authenticator> take_authenticator(ClientOptions& o) {
+    if (o.authenticator && o.protocol != protocol::ProtocolVersion::v5) {
+        throw std::system_error(make_error_code(Errc::invalid_argument), "nmqtt::Client options: authenticator");
+    }
+    return std::move(o.authenticator);
+}
+
 // Opens the persistent store of `o`, if any. Throws std::system_error with the system error.
 std::unique_ptr<FileStore> open_store(const ClientOptions& o) {
     if (o.session_store_path.empty()) return nullptr;
@@ -157,6 +165,7 @@ struct Client::Impl final : net::ConnectionObserver {
           owned_io_(external == nullptr ? std::make_unique<asio::io_context>(1) : nullptr),
           io_(external == nullptr ? *owned_io_ : *external),
           reconnector_(make_reconnector(std::move(options.reconnect))),
+          authenticator_(take_authenticator(options)),
           connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this,
                       open_store(options)) {}
     ~Impl() override { *alive_ = false; }
@@ -179,12 +188,49 @@ struct Client::Impl final : net::ConnectionObserver {
     void attempt(const BrokerAddress& b) {
         const InCallback guard{depth_};
         try {
-            connection_.connect(b.host, b.port, b.secure);
+            open(b);
         } catch (const std::system_error& e) {
             last_error_ = e.code();
             connfail_(self_, static_cast<int>(ConnFail::server_not_found));
             throw;
         }
+    }
+
+    // Starts a connection, the authenticator's method and first data in its CONNECT.
+    void open(const BrokerAddress& b) {
+        if (authenticator_) {
+            auto& session = connection_.session();
+            session::V5Options v5 = session.options().v5;
+            v5.authentication_method = authenticator_->method();
+            v5.authentication_data = authenticator_->initial_data(false);
+            if (auto ec = session.set_v5_options(std::move(v5))) throw std::system_error(ec);
+        }
+        connection_.connect(b.host, b.port, b.secure);
+    }
+
+    // ---- enhanced authentication: the authenticator answers each AUTH 0x18; AUTH 0x00 ends a re-authentication
+    void on_auth(const session::AuthReceived& e) override {
+        const InCallback guard{depth_};
+        auto& session = connection_.session();
+        if (!authenticator_) {  // the session accepts AUTH only after a method was sent: not reached
+            session.abort_authentication(now());
+        } else if (e.reason_code == 0x00) {
+            const bool trusted = authenticator_->succeeded(e.data);
+            if (!trusted) session.abort_authentication(now());
+            finish_reauthentication(trusted ? std::error_code{} : make_error_code(Errc::auth_failed));
+        } else if (const auto answer = authenticator_->challenge(e.data)) {
+            (void)session.continue_authentication(*answer, now());
+        } else {
+            session.abort_authentication(now());
+            finish_reauthentication(Errc::auth_failed);
+        }
+        connection_.kick();
+    }
+    void finish_reauthentication(std::error_code error) {
+        reauthenticating_ = false;
+        auto done = std::move(reauthenticated_);
+        reauthenticated_ = nullptr;
+        if (done) done(error);
     }
 
     bool fail(std::error_code error) {
@@ -203,6 +249,11 @@ struct Client::Impl final : net::ConnectionObserver {
         const InCallback guard{depth_};
         connack_properties_.clear();
         connack_properties_.append(e.properties);
+        if (authenticator_ && !authenticator_->succeeded(e.properties.authentication_data().value_or(""))) {
+            connection_.session().abort_authentication(now());  // DISCONNECT 0x87, then "offline"
+            connection_.kick();
+            return;
+        }
         if (reconnector_) reconnector_->on_connected();
         connect_(self_);
     }
@@ -216,6 +267,7 @@ struct Client::Impl final : net::ConnectionObserver {
         const InCallback guard{depth_};
         last_error_ = connection_.last_error();
         record_reason(e.reason_code, e.properties);
+        if (reauthenticating_) finish_reauthentication(last_error_);
         after_ending([&] { offline_(self_); }, true, 0);
     }
     // The NodeMCU callback of an ending, then what follows it whatever the callback did: the automatic
@@ -245,7 +297,7 @@ struct Client::Impl final : net::ConnectionObserver {
         deferred_.reset();
         try {
             if (reconnector_) reconnector_->begin(b);
-            connection_.connect(b.host, b.port, b.secure);
+            open(b);
         } catch (const std::system_error& e) {
             if (reconnector_) (void)reconnector_->stop();
             last_error_ = e.code();
@@ -334,6 +386,9 @@ struct Client::Impl final : net::ConnectionObserver {
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed: guards posted calls
     int depth_ = 0;                                               // callbacks running (nested ones count)
     std::unique_ptr<net::Reconnector> reconnector_;  // null unless ClientOptions::reconnect.enabled
+    std::shared_ptr<Authenticator> authenticator_;    // null unless ClientOptions::authenticator
+    ReauthCompletion reauthenticated_;                // of the re-authentication under way
+    bool reauthenticating_ = false;
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
 
@@ -369,7 +424,7 @@ void Client::connect(std::string host, std::uint16_t port, bool secure, Callback
     i.deferred_.reset();
     if (i.reconnector_) i.reconnector_->begin(BrokerAddress{host, port, secure});
     try {
-        i.connection_.connect(host, port, secure);
+        i.open(BrokerAddress{host, port, secure});
     } catch (...) {
         if (i.reconnector_) (void)i.reconnector_->stop();
         throw;
@@ -394,6 +449,19 @@ void Client::set_v5_options(session::V5Options v5) {
     if (auto ec = impl_->connection_.session().set_v5_options(std::move(v5))) {
         throw std::system_error(ec, "nmqtt::Client::set_v5_options");
     }
+}
+
+bool Client::reauthenticate(ReauthCompletion done) {
+    auto& i = *impl_;
+    if (!i.authenticator_) return i.fail(Errc::invalid_argument);  // no method: no AUTH [MQTT-4.12.0-7]
+    auto& session = i.connection_.session();
+    if (session.state() != session::State::connected) return i.fail(Errc::not_connected);
+    if (i.reauthenticating_) return i.fail(Errc::authentication_in_progress);
+    if (auto ec = session.reauthenticate(i.authenticator_->initial_data(true), now())) return i.fail(ec);
+    i.reauthenticating_ = true;
+    i.reauthenticated_ = std::move(done);
+    i.connection_.kick();
+    return true;
 }
 
 void Client::set_tls(TlsOptions tls) { impl_->connection_.set_tls_options(std::move(tls)); }

@@ -118,6 +118,7 @@ void Connection::dispatch(session::Event& event) {
                    [&](session::SubscribeDone& e) { observer_.on_subscribe_done(e); },
                    [&](session::UnsubscribeDone& e) { observer_.on_unsubscribe_done(e); },
                    [&](session::PingResponse&) {},
+                   [&](session::AuthReceived& e) { observer_.on_auth(e); },
                },
                event);
 }

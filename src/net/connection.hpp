@@ -35,6 +35,8 @@ public:
     virtual void on_publish_done(const session::PublishDone& event) = 0;
     virtual void on_subscribe_done(const session::SubscribeDone& event) = 0;
     virtual void on_unsubscribe_done(const session::UnsubscribeDone& event) = 0;
+    /// MQTT 5.0 enhanced authentication: an AUTH from the server (views valid during the call).
+    virtual void on_auth(const session::AuthReceived& event) = 0;
 };
 
 /// One client connection at a time, on one io_context: name resolution (every address in turn), TCP

@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 59> messages = {
+constexpr std::array<const char*, 60> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -67,6 +67,7 @@ constexpr std::array<const char*, 59> messages = {
     "authentication failed",
     "refused by server (see the reason code)",
     "the broker acknowledged this QoS 2 message at QoS 1 (PUBACK): delivered at least once, duplicates possible",
+    "an authentication exchange is already under way",
 };
 
 class Category final : public std::error_category {

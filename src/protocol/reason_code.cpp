@@ -120,8 +120,8 @@ std::uint8_t disconnect_reason_for(std::error_code error) noexcept {
         case Errc::unexpected_packet:
         case Errc::suback_count_mismatch:
         case Errc::session_present_on_clean:
-        case Errc::protocol_error:
-        case Errc::auth_failed: return 0x82;
+        case Errc::protocol_error: return 0x82;
+        case Errc::auth_failed: return 0x87;  // Not authorized: our authenticator refused the server's data
         case Errc::receive_maximum_exceeded: return 0x93;
         case Errc::topic_alias_invalid: return 0x94;
         case Errc::packet_too_large: return 0x95;

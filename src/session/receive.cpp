@@ -5,7 +5,8 @@
 namespace nmqtt::session {
 
 void Session::Impl::on_packet(const protocol::Packet& packet) {
-    if (state == State::connecting && !std::holds_alternative<protocol::Connack>(packet)) {
+    const bool auth = std::holds_alternative<protocol::Auth>(packet);  // the exchange precedes the CONNACK
+    if (state == State::connecting && !auth && !std::holds_alternative<protocol::Connack>(packet)) {
         if (const auto* d = std::get_if<protocol::Disconnect>(&packet); d != nullptr && v5()) {
             events.push_back(ConnectFailed{static_cast<int>(ConnFail::not_a_connack_msg),
                                            Errc::server_disconnected, d->reason_code, d->properties});
@@ -29,9 +30,7 @@ void Session::Impl::on_packet(const protocol::Packet& packet) {
                        events.push_back(PingResponse{});
                    },
                    [&](const protocol::Disconnect& p) { on_disconnect(p); },
-                   // AUTH without an Authentication Method in our CONNECT [MQTT-4.12.0-6] (enhanced
-                   // authentication is not implemented yet, so we never send one).
-                   [&](const protocol::Auth&) { protocol_failure(Errc::protocol_error, 0); },
+                   [&](const protocol::Auth& p) { on_auth(p); },
                    // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ never come from a server [MQTT-4.8.0-1].
                    [&](const auto&) { protocol_failure(Errc::unexpected_packet, 0); },
                },
@@ -96,6 +95,11 @@ void Session::Impl::on_connack(const protocol::Connack& p) {
         fail_connection(Errc::session_present_on_clean, static_cast<int>(ConnFail::not_a_connack_msg));
         return;
     }
+    if (v5() && !auth_method.empty() && p.properties.authentication_method() != std::string_view{auth_method}) {
+        fail_connection(Errc::protocol_error, static_cast<int>(ConnFail::not_a_connack_msg));  // [MQTT-4.12.0-5]
+        return;
+    }
+    auth_exchange = false;
     if (v5()) accept_connack_properties(p.properties);
     // Session present = 0 on a resumed session: the server kept nothing, so its QoS 2 ids are gone too. Our
     // own unacknowledged messages are still sent again (the server treats them as new) [MQTT-3.2.2-3].
@@ -236,6 +240,24 @@ void Session::Impl::on_unsuback(const protocol::Unsuback& p) {
     events.push_back(UnsubscribeDone{r->tag, id, {}, p.reason_codes, p.properties});
     release_record(inflight.find(id));
     pump();
+}
+
+// Enhanced authentication (section 4.12). An AUTH is a protocol error without an Authentication Method in
+// our CONNECT [MQTT-4.12.0-6], with another method [MQTT-4.12.0-5], with Re-authenticate (only clients send
+// it), and with Success unless our re-authentication awaits it (before the CONNACK, success is the CONNACK).
+void Session::Impl::on_auth(const protocol::Auth& p) {
+    const auto method = p.properties.authentication_method();
+    const bool continues = p.reason_code == 0x18;
+    const bool succeeds = p.reason_code == 0x00 && state == State::connected && reauthenticating;
+    const bool expected = state == State::connecting || reauthenticating;
+    if (auth_method.empty() || method != std::string_view{auth_method} || !(succeeds || (continues && expected))) {
+        protocol_failure(Errc::protocol_error, static_cast<int>(ConnFail::not_a_connack_msg));
+        return;
+    }
+    if (succeeds) reauthenticating = false;
+    auth_exchange = continues;
+    events.push_back(AuthReceived{p.reason_code, p.properties.authentication_data().value_or(std::string_view{}),
+                                  p.properties});
 }
 
 // MQTT 5.0 DISCONNECT from the server: its reason code and properties (Reason String, Server Reference) go to

@@ -178,6 +178,14 @@ void Session::Impl::build_connect_properties() {
     if (v.request_response_information) connect_properties.request_response_information(true);
     if (!v.request_problem_information) connect_properties.request_problem_information(false);
     connect_properties.append(v.connect_properties.view());
+    auth_method = v.authentication_method;
+    if (!auth_method.empty()) {
+        connect_properties.authentication_method(auth_method);
+        if (!v.authentication_data.empty()) connect_properties.authentication_data(v.authentication_data);
+    } else if (const auto m = v.connect_properties.view().authentication_method()) {
+        auth_method.assign(*m);  // given as a raw CONNECT property
+    }
+    auth_exchange = reauthenticating = false;
     session_expiry = v.session_expiry_interval;
     incoming_aliases.resize(v.topic_alias_maximum);
     for (auto& a : incoming_aliases) a.clear();
@@ -247,6 +255,57 @@ Result<bool> Session::disconnect(const DisconnectRequest& request, TimePoint now
     s.state = State::disconnecting;
     s.disconnect_at = now;
     return true;
+}
+
+// ---- enhanced authentication (section 4.12) -------------------------------------------------------------
+
+void Session::Impl::send_auth(std::uint8_t reason, std::string_view data, protocol::PropertiesView properties) {
+    protocol::Properties props;
+    props.authentication_method(auth_method);  // the same method in every AUTH [MQTT-4.12.0-5]
+    if (!data.empty()) props.authentication_data(data);
+    props.append(properties);
+    append(protocol::Auth{reason, props.view()});
+}
+
+static bool auth_properties_valid(protocol::PropertiesView properties) {
+    protocol::Properties probe;
+    probe.authentication_method("m");
+    probe.append(properties);
+    return protocol::encoded_size(protocol::Auth{0x18, probe.view()}, protocol::ProtocolVersion::v5).has_value();
+}
+
+std::error_code Session::continue_authentication(std::string_view data, TimePoint /*now*/,
+                                                 protocol::PropertiesView properties) {
+    auto& s = *impl_;
+    if (!s.v5() || s.auth_method.empty()) return Errc::invalid_argument;
+    if (properties.authentication_method() || !auth_properties_valid(properties)) return Errc::invalid_argument;
+    if (!s.auth_exchange || (s.state != State::connecting && s.state != State::connected)) {
+        return Errc::not_connected;
+    }
+    s.auth_exchange = false;
+    s.send_auth(0x18, data, properties);
+    return {};
+}
+
+std::error_code Session::reauthenticate(std::string_view data, TimePoint /*now*/, protocol::PropertiesView properties) {
+    auto& s = *impl_;
+    if (!s.v5() || s.auth_method.empty()) return Errc::invalid_argument;  // [MQTT-4.12.0-7]
+    if (properties.authentication_method() || !auth_properties_valid(properties)) return Errc::invalid_argument;
+    if (s.state != State::connected) return Errc::not_connected;
+    if (s.reauthenticating) return Errc::authentication_in_progress;
+    s.reauthenticating = true;
+    s.send_auth(0x19, data, properties);
+    return {};
+}
+
+void Session::abort_authentication(TimePoint /*now*/) {
+    auto& s = *impl_;
+    s.auth_exchange = s.reauthenticating = false;
+    if (s.state == State::connecting) {
+        s.fail_connection(Errc::auth_failed, 5);  // NodeMCU's "not authorized"
+    } else if (s.state == State::connected) {
+        s.protocol_failure(Errc::auth_failed, 0);  // DISCONNECT 0x87 (Not authorized), then ConnectionLost
+    }
 }
 
 protocol::ProtocolVersion Session::protocol() const noexcept { return impl_->options.protocol; }

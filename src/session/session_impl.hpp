@@ -94,6 +94,9 @@ struct Session::Impl {
     std::vector<std::string> incoming_aliases;   ///< alias n maps to incoming_aliases[n - 1] ("" unset)
     std::optional<std::error_code> violation;    ///< our DISCONNECT for this protocol error is being written
     std::uint8_t violation_reason = 0;
+    std::string auth_method;                     ///< of the last CONNECT ("" = no enhanced authentication)
+    bool auth_exchange = false;                  ///< an AUTH 0x18 from the server awaits our answer
+    bool reauthenticating = false;               ///< our AUTH 0x19 was sent, no AUTH 0x00 yet
 
     // --- time
     TimePoint opened_at{};
@@ -152,6 +155,8 @@ struct Session::Impl {
     void on_suback(const protocol::Suback& p);
     void on_unsuback(const protocol::Unsuback& p);
     void on_disconnect(const protocol::Disconnect& p);
+    void on_auth(const protocol::Auth& p);
+    void send_auth(std::uint8_t reason, std::string_view data, protocol::PropertiesView properties);
     [[nodiscard]] Record* find(PacketId id, Record::Kind kind);
 };
 

@@ -88,9 +88,14 @@ struct UnsubscribeDone {
 struct PingResponse {
     bool operator==(const PingResponse&) const = default;
 };
+struct Auth {
+    std::uint8_t reason_code = 0;
+    std::string data;
+    bool operator==(const Auth&) const = default;
+};
 
 using Event = std::variant<Connected, ConnectFailed, ConnectionLost, Message, Overflow, PublishDone,
-                           SubscribeDone, UnsubscribeDone, PingResponse>;
+                           SubscribeDone, UnsubscribeDone, PingResponse, Auth>;
 
 inline std::string describe(std::error_code e) {
     return e ? e.message() + " (" + std::to_string(e.value()) + ")" : std::string("ok");
@@ -125,6 +130,9 @@ inline std::ostream& operator<<(std::ostream& os, const UnsubscribeDone& e) {
               << ", codes=[" << to_hex(e.reason_codes) << "]}";
 }
 inline std::ostream& operator<<(std::ostream& os, const PingResponse&) { return os << "PingResponse{}"; }
+inline std::ostream& operator<<(std::ostream& os, const Auth& e) {
+    return os << "Auth{rc=" << int(e.reason_code) << ", data=\"" << e.data << "\"}";
+}
 inline std::ostream& operator<<(std::ostream& os, const Event& e) {
     std::visit([&os](const auto& alt) { os << alt; }, e);
     return os;
@@ -154,6 +162,7 @@ inline Event to_owned(const session::Event& event) {
                 return SubscribeDone{e.tag, e.packet_id, {e.return_codes.begin(), e.return_codes.end()}, e.error};
             else if constexpr (std::is_same_v<T, session::UnsubscribeDone>)
                 return UnsubscribeDone{e.tag, e.packet_id, e.error, {e.reason_codes.begin(), e.reason_codes.end()}};
+            else if constexpr (std::is_same_v<T, session::AuthReceived>) return Auth{e.reason_code, std::string(e.data)};
             else return PingResponse{};
         },
         event);

@@ -52,6 +52,10 @@ struct V5Options {
     bool request_response_information = false;
     bool request_problem_information = true;
     protocol::Properties connect_properties{};  ///< extra CONNECT properties (user properties, ...)
+    /// Enhanced authentication (section 4.12): the Authentication Method sent in the CONNECT and in every
+    /// AUTH ("" = none: the client never sends AUTH [MQTT-4.12.0-7]) and the CONNECT's Authentication Data.
+    std::string authentication_method{};
+    std::string authentication_data{};
 };
 
 /// A DISCONNECT request (MQTT 5.0 fields; 3.1.1 sends a plain DISCONNECT and ignores them).
@@ -193,9 +197,18 @@ struct UnsubscribeDone {
 };
 /// PINGRESP received (informational).
 struct PingResponse {};
+/// MQTT 5.0 enhanced authentication: an AUTH from the server with our Authentication Method. reason_code
+/// 0x18 (Continue authentication): answer with Session::continue_authentication(), or give up with
+/// Session::abort_authentication(). 0x00 (Success): a re-authentication succeeded. `data` is the server's
+/// Authentication Data. Views valid until the next handle_bytes().
+struct AuthReceived {
+    std::uint8_t reason_code = 0;
+    std::string_view data{};
+    protocol::PropertiesView properties{};
+};
 
 using Event = std::variant<Connected, ConnectFailed, ConnectionLost, MessageReceived, MessageOverflow,
-                           PublishDone, SubscribeDone, UnsubscribeDone, PingResponse>;
+                           PublishDone, SubscribeDone, UnsubscribeDone, PingResponse, AuthReceived>;
 
 /// Builds one visitor from several lambdas, for std::visit over an Event:
 ///   std::visit(Overloaded{[](const Connected&) {...}, [](const auto&) {}}, event);
@@ -292,6 +305,22 @@ public:
     /// invalid_argument (a Session Expiry change from 0 at CONNECT to non-zero, a reason code not valid for
     /// DISCONNECT, bad properties). Returns false (no error) when idle.
     [[nodiscard]] Result<bool> disconnect(const DisconnectRequest& request, TimePoint now);
+
+    /// MQTT 5.0 enhanced authentication (section 4.12), with V5Options::authentication_method set. Answers an
+    /// AuthReceived with reason 0x18: AUTH 0x18 with the method and `data` [MQTT-4.12.0-2/3/5]. Errors:
+    /// invalid_argument (no method, or bad properties), not_connected (no exchange under way).
+    [[nodiscard]] std::error_code continue_authentication(std::string_view data, TimePoint now,
+                                                          protocol::PropertiesView properties = {});
+    /// Starts a re-authentication once connected: AUTH 0x19 with the method and `data` [MQTT-4.12.1-1];
+    /// other traffic goes on meanwhile. The server answers AUTH 0x18 (AuthReceived, continue) or 0x00
+    /// (AuthReceived, success), or ends the connection with a DISCONNECT [MQTT-4.12.1-2]. Errors:
+    /// invalid_argument (no method [MQTT-4.12.0-7]), not_connected, authentication_in_progress (one is under way).
+    [[nodiscard]] std::error_code reauthenticate(std::string_view data, TimePoint now,
+                                                 protocol::PropertiesView properties = {});
+    /// Gives up an exchange (the authenticator refused the server's data). Connecting: ConnectFailed with
+    /// auth_failed (code 5, not authorized); the transport must close. Connected: DISCONNECT 0x87 (Not
+    /// authorized), then ConnectionLost with auth_failed. Does nothing when idle.
+    void abort_authentication(TimePoint now);
 
     /// The protocol level of this session.
     [[nodiscard]] protocol::ProtocolVersion protocol() const noexcept;
