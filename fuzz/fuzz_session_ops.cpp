@@ -403,6 +403,8 @@ private:
     void on_event(const session::SubscribeDone& e) { model_.completed(e.tag, e.packet_id); }
     void on_event(const session::UnsubscribeDone& e) { model_.completed(e.tag, e.packet_id); }
     void on_event(const session::PingResponse&) {}
+    // No Authentication Method is ever sent here, so an AUTH must never become an event [MQTT-4.12.0-6].
+    void on_event(const session::AuthReceived&) { check(false, "auth: AUTH accepted without a method"); }
 
     void on_message(const MessageView& m) {
         if (m.qos == QoS::exactly_once) model_.delivered_qos2(m.packet_id);
