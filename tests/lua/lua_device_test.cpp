@@ -95,6 +95,12 @@ TEST(LuaDeviceWifi, WifiDownNeverGetsAnAddress) {
         "gave up after\t5\t3\tnil\tnil\n");
 }
 
+TEST(LuaDeviceWifi, EventmonUnregisterStopsOneEvent) {
+    const auto r = run_device_script({}, device_script("wifi_unregister.lua"));
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out, "events\tgot_ip\nafter\t0\n");
+}
+
 // The options: addresses and SSID as given; a tmr poll of getip() in the 2016 style.
 TEST(LuaDeviceWifi, AddressOptionsAndPolling) {
     const auto r = run_device_script({"--ip", "10.1.2.3", "--netmask", "255.255.0.0", "--gateway", "10.1.0.1"},
