@@ -2,12 +2,16 @@
 // and the per-operation completions, and hands everything else to the Connection.
 #include "nmqtt/client.hpp"
 
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include <asio/io_context.hpp>
@@ -52,6 +56,32 @@ std::shared_ptr<Authenticator> take_authenticator(ClientOptions& o) {
         throw std::system_error(make_error_code(Errc::invalid_argument), "nmqtt::Client options: authenticator");
     }
     return std::move(o.authenticator);
+}
+
+// A Server Reference (MQTT 5.0, section 4.11: its format is not specified; in practice "host", "host:port",
+// "[v6]:port", several separated by spaces): the first one, split into host and optional port.
+std::optional<std::pair<std::string, std::optional<std::uint16_t>>> parse_server_reference(std::string_view ref) {
+    ref = ref.substr(0, ref.find(' '));
+    std::string_view host = ref;
+    std::string_view port;
+    if (ref.starts_with('[')) {
+        const auto close = ref.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = ref.substr(1, close - 1);
+        if (close + 1 < ref.size() && ref[close + 1] == ':') port = ref.substr(close + 2);
+    } else if (const auto colon = ref.find(':'); colon != std::string_view::npos && ref.rfind(':') == colon) {
+        host = ref.substr(0, colon);
+        port = ref.substr(colon + 1);
+    }
+    if (host.empty()) return std::nullopt;
+    std::optional<std::uint16_t> number;
+    if (!port.empty()) {
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) return std::nullopt;
+        number = static_cast<std::uint16_t>(value);
+    }
+    return std::pair{std::string(host), number};
 }
 
 // Opens the persistent store of `o`, if any. Throws std::system_error with the system error.
@@ -257,16 +287,28 @@ struct Client::Impl final : net::ConnectionObserver {
         if (reconnector_) reconnector_->on_connected();
         connect_(self_);
     }
+    // MQTT 5.0 "Use another server" (0x9C) / "Server moved" (0x9D) with a Server Reference: followed by the
+    // automatic reconnection; without it, reported only (last_properties()).
+    void follow_server_reference(std::uint8_t reason, protocol::PropertiesView properties) {
+        if (!reconnector_ || (reason != 0x9C && reason != 0x9D)) return;
+        const auto ref = properties.server_reference();
+        if (!ref) return;
+        if (auto target = parse_server_reference(*ref)) {
+            reconnector_->redirect(std::move(target->first), target->second);
+        }
+    }
     void on_connect_failed(int code, const session::ConnectFailed& e) override {
         const InCallback guard{depth_};
         last_error_ = connection_.last_error();
         record_reason(e.reason_code, e.properties);
+        follow_server_reference(e.reason_code, e.properties);
         after_ending([&] { connfail_(self_, code); }, false, code);
     }
     void on_connection_lost(const session::ConnectionLost& e) override {
         const InCallback guard{depth_};
         last_error_ = connection_.last_error();
         record_reason(e.reason_code, e.properties);
+        follow_server_reference(e.reason_code, e.properties);
         if (reauthenticating_) finish_reauthentication(last_error_);
         after_ending([&] { offline_(self_); }, true, 0);
     }

@@ -89,6 +89,7 @@ void Reconnector::begin(BrokerAddress first) {
     cancel_timer();
     waiting_ = false;
     brokers_.clear();
+    redirect_.reset();
     brokers_.push_back(std::move(first));
     brokers_.insert(brokers_.end(), options_.brokers.begin(), options_.brokers.end());
     current_ = 0;
@@ -118,8 +119,33 @@ void Reconnector::on_ended(bool was_connected, std::error_code reason, int code,
         give_up(reason, code, message);  // reports the address that failed last
         return;
     }
-    if (!was_connected) current_ = (current_ + 1) % brokers_.size();  // a failed attempt: the next address
+    if (redirect_) {
+        follow_redirect();
+    } else if (!was_connected) {
+        current_ = (current_ + 1) % brokers_.size();  // a failed attempt: the next address
+    }
     schedule(reason, code, message);
+}
+
+void Reconnector::redirect(std::string host, std::optional<std::uint16_t> port) {
+    redirect_.emplace(std::move(host), port);
+}
+
+// The referenced server becomes the current address: found in the list, or inserted at the current place (the
+// list grows by one address per distinct reference).
+void Reconnector::follow_redirect() {
+    const BrokerAddress& here = brokers_[current_];
+    BrokerAddress to{std::move(redirect_->first), redirect_->second.value_or(here.port), here.secure};
+    redirect_.reset();
+    const auto same = [&](const BrokerAddress& b) {
+        return b.host == to.host && b.port == to.port && b.secure == to.secure;
+    };
+    const auto found = std::find_if(brokers_.begin(), brokers_.end(), same);
+    if (found != brokers_.end()) {
+        current_ = static_cast<std::size_t>(found - brokers_.begin());
+        return;
+    }
+    brokers_.insert(brokers_.begin() + static_cast<std::ptrdiff_t>(current_), std::move(to));
 }
 
 void Reconnector::schedule(std::error_code reason, int code, std::string_view message) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string_view>
 #include <system_error>
@@ -73,6 +74,10 @@ public:
     bool stop() noexcept;
     [[nodiscard]] bool is_waiting() const noexcept { return waiting_; }
 
+    /// The server named another server (MQTT 5.0 Server Reference with reason 0x9C Use another server or
+    /// 0x9D Server moved): the next attempt goes to `host` (`port`, or the current address's port; TLS as the
+    /// current address), before the rest of the list. Call before on_ended().
+    void redirect(std::string host, std::optional<std::uint16_t> port);
     /// A connection was established (CONNACK accepted).
     void on_connected();
     /// A connection attempt failed (`code` -5..-1, 1..5) or an established connection ended (`code` 0,
@@ -85,6 +90,7 @@ private:
     void give_up(std::error_code reason, int code, std::string_view message);
     void on_timer(std::uint64_t sequence, std::error_code error);
     void start(const BrokerAddress& broker);
+    void follow_redirect();
     void cancel_timer() noexcept;
 
     ReconnectOptions options_;
@@ -94,6 +100,7 @@ private:
     asio::steady_timer timer_;
     std::vector<BrokerAddress> brokers_;  // the connect() address, then options_.brokers
     std::size_t current_ = 0;
+    std::optional<std::pair<std::string, std::optional<std::uint16_t>>> redirect_;  // a Server Reference's
     bool armed_ = false;
     bool waiting_ = false;
     bool announcing_ = false;  ///< inside the "attempting" report (close() there cancels the attempt)
