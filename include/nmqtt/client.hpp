@@ -121,6 +121,8 @@ public:
     using ReconnectCallback = std::function<void(Client&, const ReconnectInfo& info)>;
     /// Completion of the MQTT 5.0 overloads (extension): reason codes and properties of the ack.
     using AckCompletion = std::function<void(const Acknowledgement& ack)>;
+    /// Completion of request(): the response (views valid during the call) or nullptr with the error.
+    using ResponseCallback = std::function<void(std::error_code error, const MessageView* response)>;
     /// Completion of reauthenticate(): empty on success, else auth_failed or why the connection ended.
     using ReauthCompletion = std::function<void(std::error_code error)>;
 
@@ -184,6 +186,16 @@ public:
     /// and false with invalid_argument in last_error() for a request the standard forbids (a Session Expiry
     /// change from 0 at CONNECT to non-zero, a reason code DISCONNECT cannot carry, bad properties).
     bool close(const session::DisconnectRequest& request);
+
+    /// MQTT 5.0 request/response (extension; section 4.10): publishes `message` with Response Topic
+    /// `response_topic` and a Correlation Data of its own, subscribes to `response_topic` (QoS 1) with the
+    /// first request, and calls `done` with the first message on that topic carrying the same Correlation
+    /// Data; that message does not reach "message". `done` gets request_timeout after `timeout`, or the
+    /// publish's error. One response topic per client. Returns false, reason in last_error(): as
+    /// publish(), invalid_argument (another response topic than the first, or properties that already hold
+    /// a Response Topic or Correlation Data).
+    bool request(const OutgoingMessage& message, std::string_view response_topic, std::chrono::milliseconds timeout,
+                 ResponseCallback done);
 
     /// MQTT 5.0 re-authentication (extension; needs ClientOptions::authenticator): sends AUTH 0x19 with the
     /// method and Authenticator::initial_data(true); each AUTH 0x18 goes through Authenticator::challenge();

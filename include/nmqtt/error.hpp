@@ -77,10 +77,11 @@ enum class Errc : int {
     /// message, delivered at least once (duplicates possible). The "puback" callback runs as for a success.
     acknowledged_at_qos1,
     authentication_in_progress,  ///< reauthenticate() while an authentication exchange is under way
+    request_timeout,            ///< Client::request(): no response within the timeout
 };
 
 /// The last Errc value (for tests that walk all of them).
-inline constexpr Errc last_errc = Errc::authentication_in_progress;
+inline constexpr Errc last_errc = Errc::request_timeout;
 
 /// The category of Errc: name "nmqtt", one message per value.
 [[nodiscard]] const std::error_category& error_category() noexcept;

@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <exception>
 #include <limits>
+#include <map>
+#include <memory>
+#include <string>
 #include <optional>
 #include <string_view>
 #include <type_traits>
@@ -16,6 +19,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 
 #include "connection.hpp"
 #include "reconnector.hpp"
@@ -364,8 +368,35 @@ struct Client::Impl final : net::ConnectionObserver {
     }
     void on_message(const session::MessageReceived& e) override {
         const InCallback guard{depth_};
+        if (!requests_.empty() && e.message.topic == response_topic_ && answer_request(e.message)) return;
         message_(self_, e.message);
     }
+
+    // ---- request/response: pending requests by Correlation Data, each with its timeout
+    struct PendingRequest {
+        ResponseCallback done;
+        std::unique_ptr<asio::steady_timer> timer;
+    };
+    bool answer_request(const MessageView& m) {
+        const auto correlation = m.properties.correlation_data();
+        if (!correlation) return false;
+        const auto found = requests_.find(std::string(*correlation));
+        if (found == requests_.end()) return false;
+        auto done = std::move(found->second.done);
+        requests_.erase(found);  // cancels its timer
+        done({}, &m);
+        return true;
+    }
+    void end_request(const std::string& correlation, std::error_code error) {
+        const auto found = requests_.find(correlation);
+        if (found == requests_.end()) return;
+        auto done = std::move(found->second.done);
+        requests_.erase(found);
+        const InCallback guard{depth_};
+        done(error, nullptr);
+    }
+    bool start_request(const OutgoingMessage& message, std::string_view topic, std::chrono::milliseconds timeout,
+                       ResponseCallback done);
     void on_overflow(const session::MessageOverflow& e) override {
         const InCallback guard{depth_};
         overflow_(self_, e.message);
@@ -431,6 +462,9 @@ struct Client::Impl final : net::ConnectionObserver {
     std::shared_ptr<Authenticator> authenticator_;    // null unless ClientOptions::authenticator
     ReauthCompletion reauthenticated_;                // of the re-authentication under way
     bool reauthenticating_ = false;
+    std::string response_topic_;                          // of request(), subscribed with the first one
+    std::map<std::string, PendingRequest> requests_;      // by Correlation Data
+    std::uint64_t next_correlation_ = 0;
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
 
@@ -491,6 +525,39 @@ void Client::set_v5_options(session::V5Options v5) {
     if (auto ec = impl_->connection_.session().set_v5_options(std::move(v5))) {
         throw std::system_error(ec, "nmqtt::Client::set_v5_options");
     }
+}
+
+bool Client::Impl::start_request(const OutgoingMessage& message, std::string_view topic,
+                                 std::chrono::milliseconds timeout, ResponseCallback done) {
+    if (message.properties.response_topic() || message.properties.correlation_data()) {
+        return fail(Errc::invalid_argument);
+    }
+    if (!response_topic_.empty() && topic != response_topic_) return fail(Errc::invalid_argument);
+    if (response_topic_.empty()) {
+        const protocol::SubscribeEntry entry{topic, QoS::at_least_once};
+        if (!self_.subscribe(std::span{&entry, 1})) return false;
+        response_topic_.assign(topic);
+    }
+    std::string correlation = "nmqtt-" + std::to_string(++next_correlation_);
+    protocol::Properties properties;
+    properties.append(message.properties).response_topic(topic).correlation_data(correlation);
+    OutgoingMessage request = message;
+    request.properties = properties.view();
+    const bool sent = self_.publish(request, [this, correlation](const Acknowledgement& ack) {
+        if (ack.error && ack.error != Errc::acknowledged_at_qos1) end_request(correlation, ack.error);
+    });
+    if (!sent) return false;
+    auto timer = std::make_unique<asio::steady_timer>(io_, timeout);
+    timer->async_wait([this, alive = alive_, correlation](std::error_code error) {
+        if (!error && *alive) end_request(correlation, Errc::request_timeout);
+    });
+    requests_.emplace(std::move(correlation), PendingRequest{std::move(done), std::move(timer)});
+    return true;
+}
+
+bool Client::request(const OutgoingMessage& message, std::string_view response_topic,
+                     std::chrono::milliseconds timeout, ResponseCallback done) {
+    return impl_->start_request(message, response_topic, timeout, std::move(done));
 }
 
 bool Client::reauthenticate(ReauthCompletion done) {

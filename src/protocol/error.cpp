@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 60> messages = {
+constexpr std::array<const char*, 61> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -68,6 +68,7 @@ constexpr std::array<const char*, 60> messages = {
     "refused by server (see the reason code)",
     "the broker acknowledged this QoS 2 message at QoS 1 (PUBACK): delivered at least once, duplicates possible",
     "an authentication exchange is already under way",
+    "no response to the request in time",
 };
 
 class Category final : public std::error_category {
