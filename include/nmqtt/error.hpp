@@ -73,10 +73,13 @@ enum class Errc : int {
     shared_not_supported,       ///< $share/ filter while Shared Subscription Available = 0
     auth_failed,                ///< enhanced authentication: the authenticator refused or the method differs
     refused_by_server,          ///< MQTT 5.0: an ack with a reason code >= 0x80 (the code is in the event)
+    // MQTT over WebSockets (net layer; the detail is in Client::last_error_message()).
+    websocket_handshake_failed, ///< the HTTP Upgrade was refused: status not 101, bad accept key, no "mqtt"
+    websocket_protocol_error,   ///< a frame the client must refuse: text, masked, oversized, reserved bits
 };
 
 /// The last Errc value (for tests that walk all of them).
-inline constexpr Errc last_errc = Errc::refused_by_server;
+inline constexpr Errc last_errc = Errc::websocket_protocol_error;
 
 /// The category of Errc: name "nmqtt", one message per value.
 [[nodiscard]] const std::error_category& error_category() noexcept;

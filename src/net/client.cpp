@@ -157,6 +157,8 @@ struct Client::Impl final : net::ConnectionObserver {
           owned_io_(external == nullptr ? std::make_unique<asio::io_context>(1) : nullptr),
           io_(external == nullptr ? *owned_io_ : *external),
           reconnector_(make_reconnector(std::move(options.reconnect))),
+          transport_(options.transport),
+          websocket_(keep_websocket(options)),
           connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this,
                       open_store(options)) {}
     ~Impl() override { *alive_ = false; }
@@ -174,12 +176,34 @@ struct Client::Impl final : net::ConnectionObserver {
             });
     }
 
+    // Most clients speak plain MQTT: they keep no WebSocket options unless some are set.
+    static std::unique_ptr<const WebSocketOptions> keep_websocket(ClientOptions& options) {
+        const bool unset = options.transport == TransportKind::tcp && options.websocket.path == "/mqtt" &&
+                           options.websocket.headers.empty();
+        if (unset) return nullptr;
+        return std::make_unique<const WebSocketOptions>(std::move(options.websocket));
+    }
+
+    // Starts a connection to `b` over its transport: WebSocket ones with the path of the address (or of the
+    // options) and the headers of the options.
+    void connect_to(const BrokerAddress& b) {
+        if (b.transport != TransportKind::websocket) {
+            connection_.connect(b.host, b.port, b.secure);
+            return;
+        }
+        static const WebSocketOptions defaults;
+        const WebSocketOptions& ws = websocket_ ? *websocket_ : defaults;
+        const net::WebSocketTarget target{b.path.empty() ? std::string_view{ws.path} : std::string_view{b.path},
+                                          &ws.headers};
+        connection_.connect(b.host, b.port, b.secure, &target);
+    }
+
     // An automatic attempt. One that cannot even start (a TLS file that cannot be loaded) is a failed attempt
     // like any other for the NodeMCU callbacks: "connfail" (-5) runs, then the reconnector gives up.
     void attempt(const BrokerAddress& b) {
         const InCallback guard{depth_};
         try {
-            connection_.connect(b.host, b.port, b.secure);
+            connect_to(b);
         } catch (const std::system_error& e) {
             last_error_ = e.code();
             connfail_(self_, static_cast<int>(ConnFail::server_not_found));
@@ -245,7 +269,7 @@ struct Client::Impl final : net::ConnectionObserver {
         deferred_.reset();
         try {
             if (reconnector_) reconnector_->begin(b);
-            connection_.connect(b.host, b.port, b.secure);
+            connect_to(b);
         } catch (const std::system_error& e) {
             if (reconnector_) (void)reconnector_->stop();
             last_error_ = e.code();
@@ -334,6 +358,8 @@ struct Client::Impl final : net::ConnectionObserver {
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // false once destroyed: guards posted calls
     int depth_ = 0;                                               // callbacks running (nested ones count)
     std::unique_ptr<net::Reconnector> reconnector_;  // null unless ClientOptions::reconnect.enabled
+    TransportKind transport_ = TransportKind::tcp;   // of connect(host, port, secure)
+    std::unique_ptr<const WebSocketOptions> websocket_;  // null: the defaults
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
 
@@ -363,13 +389,14 @@ void Client::connect(std::string host, std::uint16_t port, bool secure, Callback
     if (on_connect) i.connect_.set(std::move(on_connect));
     if (on_fail) i.connfail_.set(std::move(on_fail));
     if (state == session::State::disconnecting) {  // close() under way: connect once "offline" has run
-        i.deferred_ = BrokerAddress{std::move(host), port, secure};
+        i.deferred_ = BrokerAddress{std::move(host), port, secure, i.transport_};
         return;
     }
     i.deferred_.reset();
-    if (i.reconnector_) i.reconnector_->begin(BrokerAddress{host, port, secure});
+    BrokerAddress address{std::move(host), port, secure, i.transport_};
+    if (i.reconnector_) i.reconnector_->begin(address);
     try {
-        i.connection_.connect(host, port, secure);
+        i.connect_to(address);
     } catch (...) {
         if (i.reconnector_) (void)i.reconnector_->stop();
         throw;

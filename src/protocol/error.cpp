@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 58> messages = {
+constexpr std::array<const char*, 60> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -66,6 +66,8 @@ constexpr std::array<const char*, 58> messages = {
     "shared subscriptions not supported by server",
     "authentication failed",
     "refused by server (see the reason code)",
+    "WebSocket handshake refused",
+    "WebSocket protocol error",
 };
 
 class Category final : public std::error_category {
