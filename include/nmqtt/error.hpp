@@ -78,10 +78,13 @@ enum class Errc : int {
     acknowledged_at_qos1,
     authentication_in_progress,  ///< reauthenticate() while an authentication exchange is under way
     request_timeout,            ///< Client::request(): no response within the timeout
+    // MQTT over WebSockets (net layer; the detail is in Client::last_error_message()).
+    websocket_handshake_failed, ///< the HTTP Upgrade was refused: status not 101, bad accept key, no "mqtt"
+    websocket_protocol_error,   ///< a frame the client must refuse: text, masked, oversized, reserved bits
 };
 
 /// The last Errc value (for tests that walk all of them).
-inline constexpr Errc last_errc = Errc::request_timeout;
+inline constexpr Errc last_errc = Errc::websocket_protocol_error;
 
 /// The category of Errc: name "nmqtt", one message per value.
 [[nodiscard]] const std::error_category& error_category() noexcept;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "nmqtt/file_store.hpp"
@@ -45,12 +46,39 @@ using ResolveHandler = std::function<void(std::error_code error, std::vector<std
 /// an answer arriving after close() is dropped. Used by tests to fail resolution without any DNS query.
 using ResolveFunction = std::function<void(const std::string& host, ResolveHandler done)>;
 
+/// How MQTT reaches the broker (nmqtt extension): straight over TCP (or TLS), or inside WebSocket binary
+/// frames after an HTTP/1.1 Upgrade (MQTT 3.1.1 section 6, RFC 6455), over TCP (ws://) or TLS (wss://).
+enum class TransportKind : std::uint8_t { tcp, websocket };
+
+/// MQTT over WebSockets (ClientOptions::transport = websocket, or ws:// / wss:// broker addresses).
+struct WebSocketOptions {
+    std::string path = "/mqtt";  ///< request path (RabbitMQ's web_mqtt serves "/ws")
+    /// Extra request headers, sent as given (e.g. {"Authorization", "Bearer ..."}). The client writes Host,
+    /// Upgrade, Connection, Sec-WebSocket-Key/Version and Sec-WebSocket-Protocol: mqtt itself.
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
 /// A broker address: what connect() takes, for ReconnectOptions::brokers.
 struct BrokerAddress {
+    BrokerAddress() = default;
+    // A constructor rather than an aggregate, so that BrokerAddress{host, port, secure} stays complete.
+    BrokerAddress(std::string host_name, std::uint16_t port_number = 1883, bool tls = false,
+                  TransportKind kind = TransportKind::tcp, std::string request_path = {})
+        : host(std::move(host_name)), port(port_number), secure(tls), transport(kind), path(std::move(request_path)) {}
+
     std::string host;
     std::uint16_t port = 1883;
     bool secure = false;  ///< TLS with ClientOptions::tls
+    TransportKind transport = TransportKind::tcp;  ///< websocket: the headers of ClientOptions::websocket
+    std::string path;     ///< websocket: the request path ("" = ClientOptions::websocket.path)
 };
+
+/// Parses a broker URI: `mqtt://host[:port]` (also tcp://; default port 1883), `mqtts://` (ssl://; 8883),
+/// `ws://host[:port][/path]` (80) and `wss://` (443), or a bare `host[:port]` (mqtt://). An IPv6 literal
+/// goes in brackets ("ws://[::1]:8080/mqtt"). A ws:// URI without a path leaves `path` empty (the default of
+/// ClientOptions::websocket). Throws std::system_error(Errc::invalid_argument) naming the URI when the
+/// scheme is unknown, the host empty or the port not a number in 1..65535.
+[[nodiscard]] BrokerAddress parse_broker_uri(std::string_view uri);
 
 /// Automatic reconnection (nmqtt extension; off by default, as NodeMCU leaves reconnecting to the user).
 /// After a failed attempt or a lost connection the client waits a random delay in [0, min(max_delay,
@@ -122,6 +150,9 @@ struct ClientOptions {
     std::size_t max_buffered_bytes = 16u << 20;  ///< unsent bytes + queued requests; publish fails beyond it
     session::CleanResendPolicy clean_resend = session::CleanResendPolicy::republish;
     TlsOptions tls;
+    /// The transport of connect(host, port, secure): tcp (default) or websocket (ws://, wss:// when secure).
+    TransportKind transport = TransportKind::tcp;
+    WebSocketOptions websocket;               ///< path and headers of WebSocket connections
     ResolveFunction resolve;                  ///< empty: the system resolver (Asio, non-blocking)
 
     // --- reliability (docs/reliability.md) ---

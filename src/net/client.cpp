@@ -200,6 +200,8 @@ struct Client::Impl final : net::ConnectionObserver {
           io_(external == nullptr ? *owned_io_ : *external),
           reconnector_(make_reconnector(std::move(options.reconnect))),
           authenticator_(take_authenticator(options)),
+          transport_(options.transport),
+          websocket_(keep_websocket(options)),
           connection_(io_, to_session_options(options), std::move(options.tls), std::move(options.resolve), *this,
                       open_store(options)) {}
     ~Impl() override { *alive_ = false; }
@@ -217,12 +219,34 @@ struct Client::Impl final : net::ConnectionObserver {
             });
     }
 
+    // Most clients speak plain MQTT: they keep no WebSocket options unless some are set.
+    static std::unique_ptr<const WebSocketOptions> keep_websocket(ClientOptions& options) {
+        const bool unset = options.transport == TransportKind::tcp && options.websocket.path == "/mqtt" &&
+                           options.websocket.headers.empty();
+        if (unset) return nullptr;
+        return std::make_unique<const WebSocketOptions>(std::move(options.websocket));
+    }
+
+    // Starts a connection to `b` over its transport: WebSocket ones with the path of the address (or of the
+    // options) and the headers of the options.
+    void connect_to_transport(const BrokerAddress& b) {
+        if (b.transport != TransportKind::websocket) {
+            connection_.connect(b.host, b.port, b.secure);
+            return;
+        }
+        static const WebSocketOptions defaults;
+        const WebSocketOptions& ws = websocket_ ? *websocket_ : defaults;
+        const net::WebSocketTarget target{b.path.empty() ? std::string_view{ws.path} : std::string_view{b.path},
+                                          &ws.headers};
+        connection_.connect(b.host, b.port, b.secure, &target);
+    }
+
     // An automatic attempt. One that cannot even start (a TLS file that cannot be loaded) is a failed attempt
     // like any other for the NodeMCU callbacks: "connfail" (-5) runs, then the reconnector gives up.
     void attempt(const BrokerAddress& b) {
         const InCallback guard{depth_};
         try {
-            open(b);
+            connect_to(b);
         } catch (const std::system_error& e) {
             last_error_ = e.code();
             connfail_(self_, static_cast<int>(ConnFail::server_not_found));
@@ -231,7 +255,7 @@ struct Client::Impl final : net::ConnectionObserver {
     }
 
     // Starts a connection, the authenticator's method and first data in its CONNECT.
-    void open(const BrokerAddress& b) {
+    void connect_to(const BrokerAddress& b) {
         if (authenticator_) {
             auto& session = connection_.session();
             session::V5Options v5 = session.options().v5;
@@ -239,7 +263,7 @@ struct Client::Impl final : net::ConnectionObserver {
             v5.authentication_data = authenticator_->initial_data(false);
             if (auto ec = session.set_v5_options(std::move(v5))) throw std::system_error(ec);
         }
-        connection_.connect(b.host, b.port, b.secure);
+        connect_to_transport(b);
     }
 
     // ---- enhanced authentication: the authenticator answers each AUTH 0x18; AUTH 0x00 ends a re-authentication
@@ -343,7 +367,7 @@ struct Client::Impl final : net::ConnectionObserver {
         deferred_.reset();
         try {
             if (reconnector_) reconnector_->begin(b);
-            open(b);
+            connect_to(b);
         } catch (const std::system_error& e) {
             if (reconnector_) (void)reconnector_->stop();
             last_error_ = e.code();
@@ -465,6 +489,8 @@ struct Client::Impl final : net::ConnectionObserver {
     std::string response_topic_;                          // of request(), subscribed with the first one
     std::map<std::string, PendingRequest> requests_;      // by Correlation Data
     std::uint64_t next_correlation_ = 0;
+    TransportKind transport_ = TransportKind::tcp;   // of connect(host, port, secure)
+    std::unique_ptr<const WebSocketOptions> websocket_;  // null: the defaults
     net::Connection connection_;  // last: destroyed first, before the io_context it uses
 };
 
@@ -494,13 +520,14 @@ void Client::connect(std::string host, std::uint16_t port, bool secure, Callback
     if (on_connect) i.connect_.set(std::move(on_connect));
     if (on_fail) i.connfail_.set(std::move(on_fail));
     if (state == session::State::disconnecting) {  // close() under way: connect once "offline" has run
-        i.deferred_ = BrokerAddress{std::move(host), port, secure};
+        i.deferred_ = BrokerAddress{std::move(host), port, secure, i.transport_};
         return;
     }
     i.deferred_.reset();
-    if (i.reconnector_) i.reconnector_->begin(BrokerAddress{host, port, secure});
+    BrokerAddress address{std::move(host), port, secure, i.transport_};
+    if (i.reconnector_) i.reconnector_->begin(address);
     try {
-        i.open(BrokerAddress{host, port, secure});
+        i.connect_to(address);
     } catch (...) {
         if (i.reconnector_) (void)i.reconnector_->stop();
         throw;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -23,6 +24,45 @@ namespace nmqtt::net {
 namespace {
 
 using session::Overloaded;
+namespace websocket = protocol::websocket;
+
+/// splitmix64 over a per-thread state seeded from std::random_device: WebSocket keys and frame masks
+/// (RFC 6455 asks them to be unpredictable to intermediaries, not to be secret).
+std::uint64_t next_random() noexcept {
+    thread_local std::uint64_t state = [] {
+        std::random_device device;
+        return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+    }();
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+websocket::Mask next_mask() noexcept {
+    const auto r = next_random();
+    return {static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(r >> 8), static_cast<std::uint8_t>(r >> 16),
+            static_cast<std::uint8_t>(r >> 24)};
+}
+
+std::unique_ptr<WebSocketState> make_websocket(const std::string& host, std::uint16_t port, bool secure,
+                                               const WebSocketTarget& target) {
+    static const HeaderList no_headers;
+    std::string key = make_websocket_key(next_random(), next_random());
+    std::string request =
+        websocket_request(host, port, secure, target.path, target.headers ? *target.headers : no_headers, key);
+    return std::make_unique<WebSocketState>(std::move(request), std::move(key));
+}
+
+/// Writes a close frame with the state's status code, without waiting (best effort, at teardown).
+void send_close_frame(Transport& transport) noexcept {
+    auto& ws = *transport.ws;
+    const std::array<std::uint8_t, 2> code{static_cast<std::uint8_t>(ws.close_code >> 8),
+                                           static_cast<std::uint8_t>(ws.close_code)};
+    std::array<std::uint8_t, 8> frame{};
+    const auto n = websocket::encode_client_frame(websocket::Opcode::close, code, next_mask(), frame);
+    transport.stream.write_now(asio::buffer(frame.data(), n));
+}
 
 TimePoint now() noexcept { return std::chrono::steady_clock::now(); }
 
@@ -34,6 +74,7 @@ int nodemcu_code(const session::ConnectFailed& failed) noexcept {
     if (failed.error == Errc::host_not_found) return static_cast<int>(ConnFail::dns);
     if (failed.error == Errc::server_not_found) return static_cast<int>(ConnFail::server_not_found);
     if (failed.error == Errc::tls_handshake_failed) return static_cast<int>(ConnFail::server_not_found);
+    if (failed.error == Errc::websocket_handshake_failed) return static_cast<int>(ConnFail::server_not_found);
     return failed.code;
 }
 
@@ -181,7 +222,7 @@ void Connection::set_tls_options(TlsOptions options) {
     tls_context_.reset();
 }
 
-void Connection::connect(const std::string& host, std::uint16_t port, bool secure) {
+void Connection::connect(const std::string& host, std::uint16_t port, bool secure, const WebSocketTarget* websocket) {
     if (session_.state() != session::State::idle) throw std::system_error(make_error_code(Errc::already_connected));
     std::shared_ptr<asio::ssl::context> tls;
     if (secure) {
@@ -194,6 +235,7 @@ void Connection::connect(const std::string& host, std::uint16_t port, bool secur
     last_error_message_.clear();
     transport_ = std::make_shared<Transport>(io_, std::move(tls), resolve_, host, port);
     transport_->owner = this;
+    if (websocket != nullptr) transport_->ws = make_websocket(host, port, secure, *websocket);
     transport_->resolver->async_resolve(host, port, [self = transport_](std::error_code error,
                                                                       Resolver::Endpoints endpoints) {
         // Every way of resolving completes through the event loop, never inside async_resolve(): the
@@ -270,7 +312,7 @@ void Connection::on_tcp_connected(Transport& transport, std::error_code error) {
     std::error_code ignored;
     transport.stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
     if (!transport.stream.is_tls()) {
-        on_open(transport);
+        on_secured(transport);
         return;
     }
     const TlsOptions& tls = tls_options();
@@ -284,12 +326,75 @@ void Connection::on_tcp_connected(Transport& transport, std::error_code error) {
 
 void Connection::on_handshake(Transport& transport, std::error_code error) {
     if (!error) {
-        on_open(transport);
+        on_secured(transport);
         return;
     }
     std::string detail = describe(transport.endpoints[transport.next_endpoint - 1]) + ": " + error.message();
     if (const auto why = transport.stream.verify_failure(); !why.empty()) detail += " (" + why + ")";
     fail_transport(Errc::tls_handshake_failed, std::move(detail));
+}
+
+// TCP (and TLS) is up: MQTT starts, or the WebSocket Upgrade request goes out first.
+void Connection::on_secured(Transport& transport) {
+    if (!transport.ws) {
+        on_open(transport);
+        return;
+    }
+    const std::string& request = transport.ws->handshake;
+    transport.stream.async_write(asio::buffer(request.data(), request.size()),
+                                 [self = transport.shared_from_this()](std::error_code ec, std::size_t) {
+                                     if (self->owner != nullptr) self->owner->on_upgrade_written(*self, ec);
+                                 });
+}
+
+void Connection::on_upgrade_written(Transport& transport, std::error_code error) {
+    if (error) {
+        fail_transport(Errc::websocket_handshake_failed,
+                       describe(transport.endpoints[transport.next_endpoint - 1]) + ": " + error.message());
+        return;
+    }
+    transport.ws->handshake.clear();
+    read_upgrade(transport);
+}
+
+void Connection::read_upgrade(Transport& t) {
+    if (!t.own_read_buffer) t.own_read_buffer = std::make_unique<std::uint8_t[]>(Transport::own_read_buffer_size);
+    t.stream.async_read_some(asio::buffer(t.own_read_buffer.get(), Transport::own_read_buffer_size),
+                             [self = t.shared_from_this()](std::error_code ec, std::size_t n) {
+                                 if (self->owner != nullptr) self->owner->on_upgrade_read(*self, ec, n);
+                             });
+}
+
+// The response so far is checked; once accepted, the bytes after its header are the first frames.
+void Connection::on_upgrade_read(Transport& transport, std::error_code error, std::size_t n) {
+    const std::string where = describe(transport.endpoints[transport.next_endpoint - 1]);
+    if (error) {
+        fail_transport(Errc::websocket_handshake_failed, where + ": " + error.message() + " (before the response)");
+        return;
+    }
+    auto& ws = *transport.ws;
+    const std::uint8_t* data = transport.own_read_buffer.get();
+    ws.handshake.append(reinterpret_cast<const char*>(data), n);
+    const auto result = check_websocket_response(ws.handshake, ws.key);
+    if (result.kind == HandshakeResult::Kind::need_more) {
+        read_upgrade(transport);
+        return;
+    }
+    if (result.kind == HandshakeResult::Kind::refused) {
+        fail_transport(Errc::websocket_handshake_failed, where + ": " + result.error);
+        return;
+    }
+    const std::size_t extra = ws.handshake.size() - result.header_size;  // all from this last read
+    ws.handshake = std::string();
+    ws.key = std::string();
+    ws.upgraded = true;
+    transport.open = true;
+    if (extra == 0) {
+        settle();
+        return;
+    }
+    transport.reading = true;  // on_read() ends it
+    on_read(transport, {}, Bytes{data + (n - extra), extra});
 }
 
 void Connection::on_open(Transport& transport) {
@@ -315,7 +420,7 @@ void Connection::start_read() {
     Transport* t = transport_.get();
     if (t == nullptr || !t->open || t->reading || !session_.wants_input()) return;
     t->reading = true;
-    if (t->stream.is_tls() || t->streaming) {
+    if (t->stream.is_tls() || t->streaming || t->ws) {
         start_own_read(*t);
         return;
     }
@@ -383,8 +488,25 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
                        describe(transport.endpoints[transport.next_endpoint - 1]) + ": " + error.message());
         return;
     }
+    if (!transport.ws) {
+        feed_session(transport, input, {});
+    } else if (!feed_frames(transport, input)) {
+        return;  // the frames ended the connection
+    }
+    // Only now may a new read reuse the buffer: callbacks above (publish from a message callback) call
+    // settle(), and a read started then would overwrite bytes not yet handled.
+    transport.reading = false;
+    if (!is_current(transport)) return;
+    if (!transport.streaming && !transport.stream.is_tls() && !transport.ws) transport.own_read_buffer.reset();
+    acknowledge_quickly(transport);
+    settle();
+}
+
+// Hands the MQTT bytes of `input` to the session. The session stops after each packet that made an event
+// (its views point into `input`): drain, go on. `frames_rest`: over WebSockets, the received bytes after
+// the frame `input` came from, kept with the rest of `input` when a callback throws.
+void Connection::feed_session(Transport& transport, Bytes input, Bytes frames_rest) {
     const auto at = now();
-    // The session stops after each packet that made an event (its views point into `input`): drain, go on.
     try {
         while (!input.empty() && is_current(transport)) {
             const std::size_t used = std::min(session_.handle_bytes(input, at), input.size());
@@ -393,33 +515,78 @@ void Connection::on_read(Transport& transport, std::error_code error, Bytes inpu
             if (used == 0) break;
         }
     } catch (...) {  // a callback threw: the rest of the input is handled later, then reading goes on
-        keep_unread(transport, input);
+        keep_unread(transport, input, frames_rest);
         throw;
     }
-    // Only now may a new read reuse the buffer: callbacks above (publish from a message callback) call
-    // settle(), and a read started then would overwrite bytes not yet handled.
-    transport.reading = false;
-    if (!is_current(transport)) return;
-    if (!transport.streaming && !transport.stream.is_tls()) transport.own_read_buffer.reset();
-    acknowledge_quickly(transport);
-    settle();
+}
+
+// The WebSocket layer: frames in, MQTT bytes (views into `input`, no copy) to the session, a pong queued
+// for each ping. A close frame or a frame the client must refuse ends the connection; returns false then.
+bool Connection::feed_frames(Transport& transport, Bytes input) {
+    auto& ws = *transport.ws;
+    while (is_current(transport)) {
+        const auto step = ws.decoder.decode(input);
+        input = input.subspan(step.consumed);
+        switch (step.kind) {
+        case websocket::FrameDecoder::Kind::need_more:
+            return true;
+        case websocket::FrameDecoder::Kind::data:
+            feed_session(transport, step.payload, input);
+            break;
+        case websocket::FrameDecoder::Kind::ping:  // answered at once; a newer ping replaces an unsent pong
+            ws.control_size = websocket::encode_client_frame(websocket::Opcode::pong, step.payload, next_mask(),
+                                                             ws.control);
+            break;
+        case websocket::FrameDecoder::Kind::pong:
+            break;
+        case websocket::FrameDecoder::Kind::close:
+            transport.reading = false;
+            if (step.close_code != 1005) ws.close_code = step.close_code;  // echoed [RFC 6455 5.5.1]
+            fail_transport(Errc::connection_closed,
+                           "WebSocket close frame from the server (status " + std::to_string(step.close_code) + ")");
+            return false;
+        case websocket::FrameDecoder::Kind::error:
+            transport.reading = false;
+            ws.close_code = ws.decoder.close_code();
+            fail_transport(Errc::websocket_protocol_error, std::string(ws.decoder.reason()));
+            return false;
+        }
+    }
+    return true;
 }
 
 // A callback threw while `input` (the bytes after its packet) was being handled: they are kept and handled
 // by a posted continuation after the events queued behind the one that threw, and only then does reading
 // resume (`reading` stays set meanwhile). Output (acknowledgements) and the timer are settled first.
-void Connection::keep_unread(Transport& transport, Bytes input) {
+void Connection::keep_unread(Transport& transport, Bytes input, Bytes frames_rest) {
     schedule_drain();
     if (!is_current(transport)) return;
     std::vector<std::uint8_t> rest(input.begin(), input.end());
     transport.unread.swap(rest);
+    transport.unread_frames.assign(frames_rest.begin(), frames_rest.end());
     settle();
     asio::post(io_, [self = transport.shared_from_this()] {
         if (self->owner == nullptr) return;
         const std::vector<std::uint8_t> bytes = std::move(self->unread);
+        const std::vector<std::uint8_t> frames = std::move(self->unread_frames);
         self->unread.clear();
-        self->owner->on_read(*self, {}, Bytes{bytes.data(), bytes.size()});
+        self->unread_frames.clear();
+        self->owner->resume_unread(*self, Bytes{bytes.data(), bytes.size()}, Bytes{frames.data(), frames.size()});
     });
+}
+
+// The continuation of keep_unread(): the MQTT bytes left, then (WebSocket) the frames after them.
+void Connection::resume_unread(Transport& transport, Bytes decoded, Bytes frames) {
+    if (!transport.ws) {
+        on_read(transport, {}, decoded);
+        return;
+    }
+    feed_session(transport, decoded, frames);
+    if (!is_current(transport)) {
+        transport.reading = false;
+        return;
+    }
+    on_read(transport, {}, frames);
 }
 
 // Linux turns quick ACKs off again once the connection looks interactive (we send soon after receiving);
@@ -444,6 +611,10 @@ void Connection::acknowledge_quickly(Transport& transport) noexcept {
 void Connection::start_write() {
     Transport* t = transport_.get();
     if (t == nullptr || !t->open || t->writing) return;
+    if (t->ws) {
+        start_frame_write(*t);
+        return;
+    }
     const Bytes output = session_.pending_output();  // stable until consume_output()
     if (output.empty()) return;
     t->writing = true;
@@ -451,6 +622,34 @@ void Connection::start_write() {
                           [self = t->shared_from_this()](std::error_code ec, std::size_t n) {
                               if (self->owner != nullptr) self->owner->on_written(*self, ec, n);
                           });
+}
+
+// WebSocket: a waiting pong first, else the next (up to 16 KiB) of the session's output in one masked binary
+// frame, built in a buffer that grows to the largest frame once (masking needs the copy).
+void Connection::start_frame_write(Transport& t) {
+    auto& ws = *t.ws;
+    std::size_t size = ws.control_size;
+    if (size != 0) {
+        if (ws.out.size() < size) ws.out.resize(WebSocketState::max_control_frame);
+        std::copy_n(ws.control.begin(), size, ws.out.begin());
+        ws.control_size = 0;
+        ws.out_payload = 0;
+    } else {
+        const Bytes output = session_.pending_output();
+        if (output.empty()) return;
+        const Bytes chunk = output.first(std::min(output.size(), WebSocketState::max_frame_payload));
+        const std::size_t need = websocket::client_header_size(chunk.size()) + chunk.size();
+        if (ws.out.size() < need) ws.out.resize(need);
+        size = websocket::encode_client_frame(websocket::Opcode::binary, chunk, next_mask(), ws.out);
+        ws.out_payload = chunk.size();
+    }
+    t.writing = true;
+    t.stream.async_write(asio::buffer(ws.out.data(), size),
+                         [self = t.shared_from_this()](std::error_code ec, std::size_t) {
+                             if (self->owner == nullptr) return;
+                             const std::size_t payload = std::exchange(self->ws->out_payload, 0);
+                             self->owner->on_written(*self, ec, payload);
+                         });
 }
 
 void Connection::on_written(Transport& transport, std::error_code error, std::size_t n) {
@@ -511,6 +710,9 @@ void Connection::teardown() noexcept {
     const auto transport = std::move(transport_);
     transport->owner = nullptr;
     if (transport->resolver) transport->resolver->cancel();
+    // WebSocket: a close frame after the DISCONNECT (or with the status of a refused frame) when no write is
+    // under way; best effort, TCP closes right after.
+    if (transport->ws && transport->ws->upgraded && transport->open && !transport->writing) send_close_frame(*transport);
     transport->stream.close();
     cancel_timer(transport->timer);
 }

@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/ssl/context.hpp>
@@ -18,6 +21,12 @@
 namespace nmqtt::net {
 
 struct Transport;
+
+/// Where a WebSocket connection goes: the request path and extra headers (views valid during connect()).
+struct WebSocketTarget {
+    std::string_view path = "/mqtt";
+    const std::vector<std::pair<std::string, std::string>>* headers = nullptr;
+};
 
 /// Receives what a connection reports, after the connection has done its part (closing the transport on
 /// failure). Implemented by the Client facade. Every call may re-enter the Connection (publish, close,
@@ -60,11 +69,12 @@ public:
     [[nodiscard]] session::Session& session() noexcept { return session_; }
     [[nodiscard]] asio::io_context& context() noexcept { return io_; }
 
-    /// Starts connecting to host:port (TLS when `secure`). The session starts at once (CONNECT queued, its
-    /// write timer armed), so requests made meanwhile are queued and the write timeout bounds resolution,
-    /// TCP connect and TLS handshake too. Throws std::system_error: already_connected unless idle;
+    /// Starts connecting to host:port (TLS when `secure`; MQTT over WebSockets when `websocket` is given,
+    /// the HTTP Upgrade after TCP and TLS). The session starts at once (CONNECT queued, its write timer
+    /// armed), so requests made meanwhile are queued and the write timeout bounds resolution, TCP connect,
+    /// TLS and WebSocket handshakes too. Throws std::system_error: already_connected unless idle;
     /// invalid_argument when a TLS file cannot be loaded.
-    void connect(const std::string& host, std::uint16_t port, bool secure);
+    void connect(const std::string& host, std::uint16_t port, bool secure, const WebSocketTarget* websocket = nullptr);
     /// New TLS settings for the next secure connect (the context is rebuilt then).
     void set_tls_options(TlsOptions options);
 
@@ -90,7 +100,7 @@ private:
     void persist();
     void drain_events();
     void drain_step(const Transport* transport);
-    void keep_unread(Transport& transport, Bytes input);
+    void keep_unread(Transport& transport, Bytes input, Bytes frames_rest);
     void schedule_drain();
     void settle();
     void arm_timer();
@@ -106,12 +116,20 @@ private:
     void connect_next(Transport& transport);
     void on_tcp_connected(Transport& transport, std::error_code error);
     void on_handshake(Transport& transport, std::error_code error);
+    void on_secured(Transport& transport);
+    void on_upgrade_written(Transport& transport, std::error_code error);
+    void read_upgrade(Transport& transport);
+    void on_upgrade_read(Transport& transport, std::error_code error, std::size_t n);
     void on_open(Transport& transport);
     // Steady state.
     void start_own_read(Transport& transport);
     void on_readable(Transport& transport, std::error_code error);
     void note_read(Transport& transport, TimePoint at) noexcept;
     void on_read(Transport& transport, std::error_code error, Bytes input);
+    void feed_session(Transport& transport, Bytes input, Bytes frames_rest);
+    [[nodiscard]] bool feed_frames(Transport& transport, Bytes input);
+    void resume_unread(Transport& transport, Bytes decoded, Bytes frames);
+    void start_frame_write(Transport& transport);
     void acknowledge_quickly(Transport& transport) noexcept;
     void on_written(Transport& transport, std::error_code error, std::size_t n);
     void on_timer(Transport& transport, std::uint64_t sequence, std::error_code error);

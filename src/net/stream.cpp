@@ -112,6 +112,15 @@ void Stream::set_server_name(const std::string& server_name, bool verify) {
         });
 }
 
+void Stream::write_now(asio::const_buffer buffer) noexcept {
+    try {
+        std::error_code ignored;
+        socket().non_blocking(true, ignored);
+        with_stream([&](auto& s) { (void)s.write_some(buffer, ignored); });
+    } catch (...) {  // best effort: the connection ends either way
+    }
+}
+
 void Stream::close() noexcept {
     std::error_code ignored;
     socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -59,6 +59,10 @@ public:
         with_stream([&](auto& s) { asio::async_write(s, buffer, std::forward<Handler>(handler)); });
     }
 
+    /// Writes what the socket takes of `buffer` now, without waiting (a best-effort goodbye such as a
+    /// WebSocket close frame). Errors are ignored.
+    void write_now(asio::const_buffer buffer) noexcept;
+
     /// Closes the TCP socket (no TLS close_notify: MQTT's DISCONNECT already ended the session). Pending
     /// operations complete with asio::error::operation_aborted.
     void close() noexcept;

@@ -7,7 +7,7 @@
 namespace nmqtt {
 namespace {
 
-constexpr std::array<const char*, 61> messages = {
+constexpr std::array<const char*, 63> messages = {
     "success",
     "invalid packet type",
     "reserved flag bits set",
@@ -69,6 +69,8 @@ constexpr std::array<const char*, 61> messages = {
     "the broker acknowledged this QoS 2 message at QoS 1 (PUBACK): delivered at least once, duplicates possible",
     "an authentication exchange is already under way",
     "no response to the request in time",
+    "WebSocket handshake refused",
+    "WebSocket protocol error",
 };
 
 class Category final : public std::error_category {

@@ -405,6 +405,8 @@ void add_bench_flags(CLI::App& app, Parsed& parsed) {
     app.add_option("--cert", f.cert, "Client certificate (PEM)")->check(CLI::ExistingFile);
     app.add_option("--key", f.key, "Client private key (PEM)")->check(CLI::ExistingFile);
     app.add_flag("--insecure", f.insecure, "Do not verify the server certificate and host name");
+    app.add_flag("--ws", f.websocket, "MQTT over WebSockets (wss:// with TLS)");
+    app.add_option("--ws-path", f.ws_path, "WebSocket request path with --ws (default: /mqtt)");
     app.add_flag("--json", f.json, "Print the result as one JSON line");
     app.add_flag("--no-sub", f.no_sub, "pub: no subscriber; count publish completions instead of arrivals");
     app.add_option("--timeout", f.timeout_s, "Bound of the measured phase in seconds (default: 60)")->check(CLI::PositiveNumber);

@@ -40,6 +40,10 @@ ClientOptions make_client_options(const Flags& flags, std::string client_id) {
     o.tls.ca_path = flags.capath;
     o.tls.cert_file = flags.cert;
     o.tls.key_file = flags.key;
+    if (flags.websocket) {
+        o.transport = TransportKind::websocket;
+        o.websocket.path = flags.ws_path;
+    }
     if (flags.protocol == "5" || flags.protocol == "mqttv5") o.protocol = protocol::ProtocolVersion::v5;
     return o;
 }

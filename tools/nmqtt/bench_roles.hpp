@@ -42,6 +42,8 @@ struct Flags {
     std::string key;
     bool tls = false;
     bool insecure = false;
+    bool websocket = false;              ///< --ws: MQTT over WebSockets (ws://, wss:// with TLS)
+    std::string ws_path = "/mqtt";       ///< --ws-path
     bool json = false;
     bool no_sub = false;
     double timeout_s = 60;
@@ -53,6 +55,7 @@ struct Flags {
     [[nodiscard]] bool is_secure() const { return tls || !cafile.empty() || !capath.empty() || !cert.empty(); }
     [[nodiscard]] std::uint16_t broker_port() const {
         if (port != 0) return port;
+        if (websocket) return is_secure() ? std::uint16_t{443} : std::uint16_t{80};
         return is_secure() ? std::uint16_t{8883} : std::uint16_t{1883};
     }
 };

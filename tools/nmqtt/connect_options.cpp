@@ -86,15 +86,29 @@ std::string random_suffix() {
 
 }  // namespace
 
+// Removes the scheme of `text` into `url`. False for an unknown scheme.
+bool parse_scheme(std::string_view& text, BrokerUrl& url) {
+    struct Scheme {
+        std::string_view prefix;
+        bool secure;
+        bool websocket;
+    };
+    constexpr Scheme schemes[] = {
+        {"mqtts://", true, false}, {"mqtt://", false, false}, {"wss://", true, true}, {"ws://", false, true}};
+    for (const auto& scheme : schemes) {
+        if (!starts_with_ignoring_case(text, scheme.prefix)) continue;
+        url.secure = scheme.secure;
+        url.websocket = scheme.websocket;
+        text.remove_prefix(scheme.prefix.size());
+        return true;
+    }
+    return false;
+}
+
 std::optional<BrokerUrl> parse_broker_url(std::string_view text, std::string& error) {
     BrokerUrl url;
-    if (starts_with_ignoring_case(text, "mqtts://")) {
-        url.secure = true;
-        text.remove_prefix(8);
-    } else if (starts_with_ignoring_case(text, "mqtt://")) {
-        text.remove_prefix(7);
-    } else {
-        error = "the URL must start with mqtt:// or mqtts://";
+    if (!parse_scheme(text, url)) {
+        error = "the URL must start with mqtt://, mqtts://, ws:// or wss://";
         return std::nullopt;
     }
     const auto slash = text.find('/');
@@ -128,7 +142,10 @@ void ConnectOptions::add_to(CLI::App& app) {
         ->check(CLI::Range(0, 65535));
     app.add_flag("-c,--disable-clean-session", persistent_session_,
                  "Keep the session on the broker (clean session = 0); needs -i");
-    app.add_option("-L,--url", url_, "Broker and topic as mqtt(s)://[user[:password]@]host[:port]/topic");
+    app.add_option("-L,--url", url_,
+                   "Broker and topic as mqtt(s)://[user[:password]@]host[:port]/topic (ws:// wss://: WebSockets)");
+    app.add_flag("--ws", websocket_, "MQTT over WebSockets (ws://; wss:// with TLS); default port 80, 443 with TLS");
+    ws_path_option_ = app.add_option("--ws-path", ws_path_, "WebSocket request path (default: /mqtt); implies --ws");
     app.add_flag("-d,--debug", debug_, "Print what the client does on stderr");
     app.add_option("--will-topic", will_topic_, "Topic of the last will");
     app.add_option("--will-payload", will_payload_, "Payload of the last will (needs --will-topic)");
@@ -150,6 +167,7 @@ std::optional<std::string> ConnectOptions::apply_url(std::string& url_topic) {
     if (!url) return fmt::format("bad -L URL '{}': {}", url_, error);
     host_ = url->host;
     secure_ = url->secure;
+    websocket_ = websocket_ || url->websocket;
     port_ = url->port.value_or(std::uint16_t{0});
     url_topic = url->topic;
     if (url->username && username_option_->count() == 0) username_ = *url->username;
@@ -195,6 +213,9 @@ std::optional<std::string> ConnectOptions::finish(std::string& url_topic) {
     if (auto error = check_tls()) return error;
     if (auto error = check_session()) return error;
     if (auto error = check_will()) return error;
+    websocket_ = websocket_ || ws_path_option_->count() > 0;
+    if (websocket_ && (ws_path_.empty() || ws_path_.front() != '/')) return "--ws-path must start with '/'";
+    if (port_ == 0 && websocket_) port_ = secure_ ? 443 : 80;
     if (port_ == 0) port_ = secure_ ? 8883 : 1883;
     if (client_id_.empty()) client_id_ = fmt::format("nmqtt-{}-{}", command_, random_suffix());
     return std::nullopt;
@@ -213,6 +234,10 @@ ClientOptions ConnectOptions::client_options() const {
     options.tls.ca_path = capath_;
     options.tls.cert_file = cert_;
     options.tls.key_file = key_;
+    if (websocket_) {
+        options.transport = TransportKind::websocket;
+        options.websocket.path = ws_path_;
+    }
     v5_.apply(options);
     return options;
 }
@@ -296,8 +321,8 @@ int CommandRun::run(std::function<void()> on_connected) {
         options_.debug(fmt::format("signal {}: closing", signal));
         finish(ExitCode::ok);
     });
-    options_.debug(fmt::format("connecting to {}:{}{}", options_.host(), options_.port(),
-                               options_.is_secure() ? " with TLS" : ""));
+    options_.debug(fmt::format("connecting to {}:{}{}{}", options_.host(), options_.port(),
+                               options_.is_secure() ? " with TLS" : "", options_.is_websocket() ? " over WebSockets" : ""));
     try {
         if (options_.has_will()) set_will();
         client_.connect(options_.host(), options_.port(), options_.is_secure(), std::move(on_connect),

@@ -32,9 +32,11 @@ enum class ExitCode : int {
 
 [[nodiscard]] constexpr int to_int(ExitCode code) noexcept { return static_cast<int>(code); }
 
-/// The parts of an -L URL: mqtt(s)://[user[:password]@]host[:port]/topic.
+/// The parts of an -L URL: mqtt(s)://[user[:password]@]host[:port]/topic, or ws(s):// for MQTT over
+/// WebSockets (the request path comes from --ws-path, as with mosquitto 2.1).
 struct BrokerUrl {
-    bool secure = false;                 ///< "mqtts"
+    bool secure = false;                 ///< "mqtts" or "wss"
+    bool websocket = false;              ///< "ws" or "wss"
     std::string host;                    ///< without brackets for an IPv6 literal ("[::1]" -> "::1")
     std::optional<std::uint16_t> port;   ///< absent: 1883, or 8883 for mqtts
     std::optional<std::string> username;
@@ -65,6 +67,7 @@ public:
     [[nodiscard]] const std::string& host() const noexcept { return host_; }
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
     [[nodiscard]] bool is_secure() const noexcept { return secure_; }
+    [[nodiscard]] bool is_websocket() const noexcept { return websocket_; }
     [[nodiscard]] bool is_debug() const noexcept { return debug_; }
     [[nodiscard]] bool has_will() const noexcept { return !will_topic_.empty(); }
     [[nodiscard]] const std::string& will_topic() const noexcept { return will_topic_; }
@@ -108,6 +111,8 @@ private:
     bool insecure_ = false;
     bool os_certs_ = false;
     std::string url_;
+    bool websocket_ = false;             // --ws or a ws(s):// URL
+    std::string ws_path_ = "/mqtt";
     bool debug_ = false;
     bool secure_ = false;
     bool has_password_ = false;  // -P given (even empty) or a password in the -L URL
@@ -118,6 +123,7 @@ private:
     CLI::Option* username_option_ = nullptr;
     CLI::Option* password_option_ = nullptr;
     CLI::Option* id_option_ = nullptr;
+    CLI::Option* ws_path_option_ = nullptr;
 };
 
 /// What both commands do around their own work: one Client on its own io_context, SIGINT/SIGTERM, an

@@ -1,0 +1,77 @@
+// `nmqtt pub --ws` and `nmqtt sub -L ws://...` against aedes served over npm ws, and the ws(s):// -L URLs.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli_runner.hpp"
+#include "connect_options.hpp"
+#include "support/broker_fixtures.hpp"
+
+namespace nmqtt::test {
+namespace {
+
+TEST(CliWebSocketUrl, ws_and_wss_urls_parse_with_their_topic) {
+    std::string error;
+    const auto ws = cli::parse_broker_url("ws://127.0.0.1:8080/a/b", error);
+    ASSERT_TRUE(ws.has_value()) << error;
+    EXPECT_TRUE(ws->websocket);
+    EXPECT_FALSE(ws->secure);
+    EXPECT_EQ(ws->host, "127.0.0.1");
+    EXPECT_EQ(ws->port, std::uint16_t{8080});
+    EXPECT_EQ(ws->topic, "a/b");
+    const auto wss = cli::parse_broker_url("WSS://user:pw@[::1]/t", error);
+    ASSERT_TRUE(wss.has_value()) << error;
+    EXPECT_TRUE(wss->websocket);
+    EXPECT_TRUE(wss->secure);
+    EXPECT_EQ(wss->host, "::1");
+    EXPECT_FALSE(wss->port.has_value());
+    EXPECT_FALSE(cli::parse_broker_url("http://h/t", error).has_value());
+    EXPECT_NE(error.find("ws://"), std::string::npos);
+}
+
+class CliWebSocket : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        try {
+            broker_ = new AedesFixture(AedesOptions{.websocket = true});
+        } catch (const std::exception& e) {
+            skip_reason_ = e.what();
+        }
+    }
+    static void TearDownTestSuite() {
+        delete broker_;
+        broker_ = nullptr;
+    }
+    void SetUp() override {
+        if (broker_ == nullptr) GTEST_SKIP() << skip_reason_;
+    }
+    static std::string ws_port() { return std::to_string(broker_->ws_port()); }
+    static AedesFixture* broker_;
+    static std::string skip_reason_;
+};
+AedesFixture* CliWebSocket::broker_ = nullptr;
+std::string CliWebSocket::skip_reason_;
+
+TEST_F(CliWebSocket, sub_with_a_ws_url_receives_what_pub_with_ws_sent) {
+    Process sub(nmqtt_cli("sub", {"-L", "ws://127.0.0.1:" + ws_port() + "/cli/ws", "-C", "1", "-q", "1", "-i",
+                                  "cli-ws-sub"}));
+    ASSERT_TRUE(broker_->wait_for_log("subscribe cli-ws-sub cli/ws:1", cli_deadline)) << sub.stderr_text();
+    const auto pub = run_nmqtt("pub", {"--ws", "-h", "127.0.0.1", "-p", ws_port(), "-t", "cli/ws", "-m",
+                                       "over websockets", "-q", "1", "-d"});
+    EXPECT_EQ(pub.status.exit_code, exit_ok) << pub.err;
+    EXPECT_NE(pub.err.find("over WebSockets"), std::string::npos) << pub.err;
+    EXPECT_EQ(finish(sub).exit_code, exit_ok) << sub.stderr_text();
+    EXPECT_EQ(sub.stdout_text(), "over websockets\n");
+}
+
+TEST_F(CliWebSocket, wrong_ws_path_fails_with_the_status_line) {
+    const auto pub = run_nmqtt("pub", {"--ws-path", "/nothing-here", "-h", "127.0.0.1", "-p", ws_port(), "-t",
+                                       "cli/ws", "-m", "x"});
+    EXPECT_EQ(pub.status.exit_code, exit_connection_failed) << pub.err;
+    EXPECT_NE(pub.err.find("WebSocket handshake refused"), std::string::npos) << pub.err;
+    EXPECT_NE(pub.err.find("status line 'HTTP/1.1 "), std::string::npos) << pub.err;
+}
+
+}  // namespace
+}  // namespace nmqtt::test
