@@ -69,23 +69,9 @@ FrameDecoder::Step FrameDecoder::start_frame(std::size_t consumed) noexcept {
         length = read_big_endian(&header_[2], 8);
         if ((length >> 63) != 0) return fail(consumed, "64-bit frame length with its top bit set", close_protocol_error);
     }
-    switch (op) {
-    case Opcode::text:
-        return fail(consumed, "text frame refused (MQTT needs binary frames)", close_unsupported_data);
-    case Opcode::binary:
-        if (in_message_) return fail(consumed, "data frame inside an unfinished message", close_protocol_error);
-        break;
-    case Opcode::continuation:
-        if (!in_message_) return fail(consumed, "continuation frame with no message open", close_protocol_error);
-        break;
-    case Opcode::close:
-    case Opcode::ping:
-    case Opcode::pong:
-        if (!fin) return fail(consumed, "fragmented control frame", close_protocol_error);
-        if (length > max_control_payload) return fail(consumed, "control frame above 125 bytes", close_protocol_error);
-        break;
-    default:
-        return fail(consumed, "reserved opcode", close_protocol_error);
+    std::uint16_t code = close_protocol_error;
+    if (const auto refusal = opcode_refusal(op, fin, length, code); !refusal.empty()) {
+        return fail(consumed, refusal, code);
     }
     if (!is_control(op)) {
         if (length > max_frame_size_) return fail(consumed, "data frame above the size limit", close_message_too_big);
@@ -94,8 +80,26 @@ FrameDecoder::Step FrameDecoder::start_frame(std::size_t consumed) noexcept {
     opcode_ = op;
     remaining_ = length;
     control_have_ = 0;
-    in_payload_ = true;
+    in_payload_ = is_control(op) || length != 0;  // an empty data frame has no payload to wait for
     return Step{Kind::need_more, consumed, {}, 0, {}};
+}
+
+std::string_view FrameDecoder::opcode_refusal(Opcode op, bool fin, std::uint64_t length,
+                                              std::uint16_t& code) const noexcept {
+    code = close_protocol_error;
+    switch (op) {
+    case Opcode::text:
+        code = close_unsupported_data;
+        return "text frame refused (MQTT needs binary frames)";
+    case Opcode::binary: return in_message_ ? "data frame inside an unfinished message" : "";
+    case Opcode::continuation: return in_message_ ? "" : "continuation frame with no message open";
+    case Opcode::close:
+    case Opcode::ping:
+    case Opcode::pong:
+        if (!fin) return "fragmented control frame";
+        return length > max_control_payload ? "control frame above 125 bytes" : "";
+    default: return "reserved opcode";
+    }
 }
 
 // Collects a control frame's payload; yields the frame once it is whole.
@@ -122,27 +126,40 @@ FrameDecoder::Step FrameDecoder::control_bytes(Bytes input, std::size_t consumed
     return step;
 }
 
+bool FrameDecoder::read_header(Bytes input, std::size_t& consumed) noexcept {
+    while (header_have_ < header_size() && consumed < input.size()) header_[header_have_++] = input[consumed++];
+    return header_have_ >= header_size();
+}
+
+// Reads and checks the next frame's header: Kind::data once it is complete and accepted (the payload follows),
+// else need_more or the error to return.
+FrameDecoder::Step FrameDecoder::next_frame(Bytes input, std::size_t& consumed) noexcept {
+    if (!read_header(input, consumed)) return Step{Kind::need_more, consumed, {}, 0, {}};
+    const Step started = start_frame(consumed);
+    if (started.kind == Kind::error) return started;
+    return Step{Kind::data, consumed, {}, 0, {}};
+}
+
+// A data frame's payload: a view of what `input` holds of it, no copy.
+FrameDecoder::Step FrameDecoder::data_bytes(Bytes input, std::size_t consumed) noexcept {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - consumed));
+    remaining_ -= n;
+    if (remaining_ == 0) in_payload_ = false;
+    return Step{Kind::data, consumed + n, input.subspan(consumed, n), 0, {}};
+}
+
 FrameDecoder::Step FrameDecoder::decode(Bytes input) noexcept {
     if (failed_) return fail(0, reason_, close_code_);
     std::size_t consumed = 0;
     for (;;) {
         if (!in_payload_) {
-            while (header_have_ < header_size() && consumed < input.size()) header_[header_have_++] = input[consumed++];
-            if (header_have_ < header_size()) return Step{Kind::need_more, consumed, {}, 0, {}};
-            const Step started = start_frame(consumed);
-            if (started.kind == Kind::error) return started;
+            const Step started = next_frame(input, consumed);
+            if (started.kind != Kind::data) return started;  // need more, or refused
+            if (!in_payload_) continue;                        // an empty data frame
         }
         if (is_control(opcode_)) return control_bytes(input.subspan(consumed), consumed);  // uses all or ends
-        if (remaining_ == 0) {  // an empty data frame
-            in_payload_ = false;
-            continue;
-        }
         if (consumed == input.size()) return Step{Kind::need_more, consumed, {}, 0, {}};
-        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, input.size() - consumed));
-        remaining_ -= n;
-        if (remaining_ == 0) in_payload_ = false;
-        Step step{Kind::data, consumed + n, input.subspan(consumed, n), 0, {}};
-        return step;
+        return data_bytes(input, consumed);
     }
 }
 

@@ -82,6 +82,13 @@ private:
     Step fail(std::size_t consumed, std::string_view reason, std::uint16_t code) noexcept;
     [[nodiscard]] std::size_t header_size() const noexcept;
     Step start_frame(std::size_t consumed) noexcept;
+    /// Why a frame with this opcode may not come now ("" when it may), and the close code to send.
+    [[nodiscard]] std::string_view opcode_refusal(Opcode op, bool fin, std::uint64_t length,
+                                                  std::uint16_t& code) const noexcept;
+    /// Copies header bytes from `input` at `consumed`; true once the header is complete.
+    bool read_header(Bytes input, std::size_t& consumed) noexcept;
+    Step data_bytes(Bytes input, std::size_t consumed) noexcept;
+    Step next_frame(Bytes input, std::size_t& consumed) noexcept;
     Step control_bytes(Bytes input, std::size_t consumed) noexcept;
 
     std::uint64_t max_frame_size_;
