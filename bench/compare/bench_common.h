@@ -40,7 +40,7 @@ struct bench_args {
     const char* topic;   /* may contain %i (client index) */
     double timeout_s;    /* hard bound on the measured phase */
     int json;
-    int protocol;        /* -V: 4 (MQTT 3.1.1, default) or 5; only mosquitto_peer speaks 5 */
+    int protocol;        /* -V: 4 (MQTT 3.1.1, default) or 5 (MQTT 5.0) */
 };
 
 /* Parses argv; prints usage and returns -1 on error or --help. */

@@ -1,4 +1,4 @@
-// The few MQTT 3.1.1 bytes the raw peer and the sink need: packet framing, a handful of encoders, socket
+// The few MQTT 3.1.1 (and, where the raw peer asks, 5.0) bytes the raw peer and the sink need: packet framing, a handful of encoders, socket
 // helpers. Deliberately minimal (no validation beyond framing): these programs measure, they do not judge.
 #pragma once
 
@@ -54,26 +54,44 @@ inline std::uint16_t get_u16(const std::uint8_t* p)
     return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
 }
 
-inline Bytes connect_packet(std::string_view client_id, std::uint16_t keepalive)
+/// CONNECT with a clean session; `level` 4 (3.1.1) or 5 (5.0: empty property list, Clean Start).
+inline Bytes connect_packet(std::string_view client_id, std::uint16_t keepalive, std::uint8_t level = 4)
 {
+    bool v5 = level == 5;
     Bytes out{kConnect};
-    put_remaining_length(out, 10 + 2 + client_id.size());
+    put_remaining_length(out, 10 + (v5 ? 1 : 0) + 2 + client_id.size());
     put_string(out, "MQTT");
-    out.push_back(4);     // protocol level 3.1.1
-    out.push_back(0x02);  // clean session
+    out.push_back(level);
+    out.push_back(0x02);  // clean session / clean start
     put_u16(out, keepalive);
+    if (v5) out.push_back(0);  // no properties
     put_string(out, client_id);
     return out;
 }
 
-inline Bytes subscribe_packet(std::uint16_t packet_id, std::string_view filter, int qos)
+inline Bytes subscribe_packet(std::uint16_t packet_id, std::string_view filter, int qos, std::uint8_t level = 4)
 {
+    bool v5 = level == 5;
     Bytes out{kSubscribe};
-    put_remaining_length(out, 2 + 2 + filter.size() + 1);
+    put_remaining_length(out, 2 + (v5 ? 1 : 0) + 2 + filter.size() + 1);
     put_u16(out, packet_id);
+    if (v5) out.push_back(0);  // no properties
     put_string(out, filter);
     out.push_back(static_cast<std::uint8_t>(qos));
     return out;
+}
+
+/// Skips an MQTT 5.0 property list (a variable byte integer length, then the properties) at body[pos];
+/// returns the position after it, or SIZE_MAX when it does not fit.
+inline std::size_t skip_properties(std::span<const std::uint8_t> body, std::size_t pos)
+{
+    std::size_t length = 0;
+    for (unsigned shift = 0; pos < body.size() && shift <= 21; shift += 7) {
+        std::uint8_t byte = body[pos++];
+        length |= static_cast<std::size_t>(byte & 0x7F) << shift;
+        if ((byte & 0x80) == 0) return body.size() - pos >= length ? pos + length : SIZE_MAX;
+    }
+    return SIZE_MAX;
 }
 
 inline void put_ack(Bytes& out, std::uint8_t type, std::uint16_t packet_id)

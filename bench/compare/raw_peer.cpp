@@ -25,6 +25,7 @@ using raw_mqtt::Packet;
 
 constexpr const char* kLib = "raw";
 constexpr std::size_t kMaxBatch = 1024;
+std::uint8_t g_level = 4;  // -V 5: MQTT 5.0 (empty property lists; acks without reason codes)
 
 std::string client_id(const char* role, long index)
 {
@@ -85,10 +86,10 @@ int open_session(const bench_args& a, const std::string& id)
     bool accepted = false;
     bool done = false;
     uint64_t deadline = bench_deadline(10);
-    if (!raw_mqtt::write_all(fd, raw_mqtt::connect_packet(id, 60))) done = true;
+    if (!raw_mqtt::write_all(fd, raw_mqtt::connect_packet(id, 60, g_level))) done = true;
     while (!done && bench_now_ns() < deadline && reader.fill(true)) {
         reader.parse([&](const Packet& p) {
-            if (p.header == raw_mqtt::kConnack && p.body.size() == 2) {
+            if (p.header == raw_mqtt::kConnack && p.body.size() >= 2) {
                 accepted = p.body[1] == 0;
                 done = true;
             }
@@ -104,7 +105,7 @@ int open_session(const bench_args& a, const std::string& id)
 /// Sends SUBSCRIBE and waits for the SUBACK; false on failure.
 bool subscribe(int fd, Reader& reader, const char* filter, int qos)
 {
-    if (!raw_mqtt::write_all(fd, raw_mqtt::subscribe_packet(1, filter, qos))) return false;
+    if (!raw_mqtt::write_all(fd, raw_mqtt::subscribe_packet(1, filter, qos, g_level))) return false;
     bool acked = false;
     uint64_t deadline = bench_deadline(10);
     while (!acked && bench_now_ns() < deadline && reader.fill(true)) {
@@ -125,6 +126,7 @@ void on_incoming(const Packet& p, bench_recorder& rec, Bytes& out)
             id = raw_mqtt::get_u16(p.body.data() + pos);
             pos += 2;
         }
+        if (g_level == 5) pos = raw_mqtt::skip_properties(p.body, pos);
         if (pos > p.body.size()) return;
         bench_record(&rec, p.body.data() + pos, p.body.size() - pos);
         if (qos == 1) raw_mqtt::put_ack(out, raw_mqtt::kPuback, id);
@@ -139,14 +141,18 @@ struct PublishTemplate {
     Bytes bytes;
     std::size_t id_offset = 0;
     std::size_t payload_offset = 0;
+    bool has_id = false;  // QoS 0 has no packet id (and in 5.0 the property length follows the topic)
 
     PublishTemplate(const std::string& topic, int qos, std::size_t payload)
     {
         bytes.push_back(static_cast<std::uint8_t>(raw_mqtt::kPublish | (qos << 1)));
-        raw_mqtt::put_remaining_length(bytes, 2 + topic.size() + (qos > 0 ? 2 : 0) + payload);
+        bool v5 = g_level == 5;
+        raw_mqtt::put_remaining_length(bytes, 2 + topic.size() + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload);
         raw_mqtt::put_string(bytes, topic);
         id_offset = bytes.size();
-        if (qos > 0) raw_mqtt::put_u16(bytes, 0);
+        has_id = qos > 0;
+        if (has_id) raw_mqtt::put_u16(bytes, 0);
+        if (v5) bytes.push_back(0);  // no properties
         payload_offset = bytes.size();
         bytes.resize(bytes.size() + payload, 0);
     }
@@ -155,8 +161,10 @@ struct PublishTemplate {
     {
         std::size_t at = out.size();
         out.insert(out.end(), bytes.begin(), bytes.end());
-        out[at + id_offset] = static_cast<std::uint8_t>(id >> 8);
-        out[at + id_offset + 1] = static_cast<std::uint8_t>(id & 0xFF);
+        if (has_id) {
+            out[at + id_offset] = static_cast<std::uint8_t>(id >> 8);
+            out[at + id_offset + 1] = static_cast<std::uint8_t>(id & 0xFF);
+        }
         bench_stamp(out.data() + at + payload_offset, index, seq);
     }
 };
@@ -422,7 +430,7 @@ int run_conn(const bench_args& a)
     uint64_t t0 = bench_now_ns();
     for (long i = 0; i < a.clients && bench_now_ns() < deadline; ++i) {
         int fd = raw_mqtt::dial(a.host, a.port);
-        if (fd < 0 || !raw_mqtt::write_all(fd, raw_mqtt::connect_packet(client_id("conn", i), 60))) {
+        if (fd < 0 || !raw_mqtt::write_all(fd, raw_mqtt::connect_packet(client_id("conn", i), 60, g_level))) {
             std::fprintf(stderr, "%s: connect %ld failed: %s\n", kLib, i, std::strerror(errno));
             if (fd >= 0) close(fd);
             break;
@@ -457,10 +465,7 @@ int main(int argc, char** argv)
 {
     bench_args a{};
     if (bench_parse_args(argc, argv, "raw_peer", &a) != 0) return 2;
-    if (a.protocol == 5) {
-        fprintf(stderr, "raw_peer: MQTT 5 (-V 5) is not supported here\n");
-        return 2;
-    }
+    if (a.protocol == 5) g_level = 5;
     switch (a.mode) {
     case BENCH_PUB: return run_pub(a);
     case BENCH_RTT: return run_rtt(a);

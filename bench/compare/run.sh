@@ -10,7 +10,7 @@
 #   --no-docs    print the table only; do not rewrite docs/performance.md and docs/performance.png
 #   --save FILE  keep the raw results (one JSON line per run, tab-separated with row and library) in FILE
 #   --rows IDS   only these rows (ids: q0 q1w64 q1w65535 q2 rtt0 rtt1 conn sq0 sq1w64 sconn nrtt1 mrtt1 mrtt2
-#                v5q0 v5q1w64 v5rtt1 v5conn sub0 sub1; the v5 rows run nmqtt and libmosquitto only)
+#                v5q0 v5q1w64 v5rtt1 v5conn sub0 sub1; the v5 rows speak MQTT 5.0 in every program)
 #
 # The subscriber rows (sub0, sub1) run each program as a subscriber only (`sub` mode), fed through mosquitto
 # by raw_peer publishing from another process; with perf (linux-perf, run as root or with
@@ -192,7 +192,7 @@ print(json.dumps(result))
 PY
 }
 # The programs that speak MQTT 5 (the rows marked v5 run only these).
-V5_LIBS=" nmqtt libmosquitto "
+V5_LIBS=" nmqtt raw libmosquitto paho "
 
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
