@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "connect_options.hpp"
@@ -142,6 +144,21 @@ TEST(ConnectOptionsTest, ExplicitFlags) {
     EXPECT_FALSE(o.clean_session);
 }
 
+TEST(ConnectOptionsTest, IdPrefixIsFollowedByTheProcessIdAndCountsAsAnIdForDashC) {
+    const auto p = parse({"-I", "probe-", "-c"});
+    ASSERT_FALSE(p->error) << *p->error;
+    EXPECT_EQ(p->options.client_options().client_id, "probe-" + std::to_string(::getpid()));
+    EXPECT_FALSE(p->options.client_options().clean_session);
+}
+
+TEST(ConnectOptionsTest, QuietAndNodelayAreAccepted) {
+    const auto p = parse({"--quiet", "--nodelay"});
+    ASSERT_FALSE(p->error) << *p->error;
+    testing::internal::CaptureStderr();
+    p->options.error("not shown");
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
 TEST(ConnectOptionsTest, EmptyPasswordIsSent) {
     const auto p = parse({"-u", "alice", "-P", ""});
     ASSERT_FALSE(p->error) << *p->error;
@@ -198,6 +215,7 @@ TEST(ConnectOptionsTest, UsageErrors) {
         {{"-L", "mqtt://h"}, "bad -L URL"},
         {{"-P", "pw"}, "-P needs -u"},
         {{"-c"}, "-c needs a client id"},
+        {{"-i", "a", "-I", "b"}, "-i and -I cannot be used together"},
         {{"--insecure"}, "--insecure needs TLS"},
         {{"--cert", "c"}, "--cert and --key go together"},
         {{"--key", "k"}, "--cert and --key go together"},

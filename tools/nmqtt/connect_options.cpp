@@ -136,6 +136,7 @@ void ConnectOptions::add_to(CLI::App& app) {
     port_option_ = app.add_option("-p,--port", port_, "Broker port (default: 1883, 8883 with TLS)")
                        ->check(CLI::Range(1, 65535));
     id_option_ = app.add_option("-i,--id", client_id_, "Client id (default: nmqtt-<command>-<random>)");
+    id_prefix_option_ = app.add_option("-I,--id-prefix", id_prefix_, "Client id: this prefix followed by the process id");
     username_option_ = app.add_option("-u,--username", username_, "User name");
     password_option_ = app.add_option("-P,--pw", password_, "Password (needs -u)");
     app.add_option("-k,--keepalive", keepalive_, "Keepalive in seconds, 0 disables it (default: 60)")
@@ -147,6 +148,8 @@ void ConnectOptions::add_to(CLI::App& app) {
     app.add_flag("--ws", websocket_, "MQTT over WebSockets (ws://; wss:// with TLS); default port 80, 443 with TLS");
     ws_path_option_ = app.add_option("--ws-path", ws_path_, "WebSocket request path (default: /mqtt); implies --ws");
     app.add_flag("-d,--debug", debug_, "Print what the client does on stderr");
+    app.add_flag("--quiet", quiet_, "Do not print error messages");
+    app.add_flag("--nodelay", nodelay_, "Disable Nagle's algorithm (nmqtt always does; accepted for mosquitto habits)");
     app.add_option("--will-topic", will_topic_, "Topic of the last will");
     app.add_option("--will-payload", will_payload_, "Payload of the last will (needs --will-topic)");
     app.add_option("--will-qos", will_qos_, "QoS of the last will (0..2)")->check(CLI::Range(0, 2));
@@ -195,6 +198,10 @@ std::optional<std::string> ConnectOptions::check_tls() {
 }
 
 std::optional<std::string> ConnectOptions::check_session() {
+    if (id_prefix_option_->count() > 0) {
+        if (id_option_->count() > 0) return "-i and -I cannot be used together";
+        client_id_ = fmt::format("{}{}", id_prefix_, ::getpid());
+    }
     has_password_ = password_option_->count() > 0 || !password_.empty();
     if (has_password_ && username_.empty()) return "-P needs -u (MQTT-3.1.2-22)";
     if (persistent_session_ && client_id_.empty()) return "-c needs a client id (-i)";
@@ -243,7 +250,7 @@ ClientOptions ConnectOptions::client_options() const {
 }
 
 void ConnectOptions::error(std::string_view message) const {
-    fmt::print(stderr, "nmqtt {}: {}\n", command_, message);
+    if (!quiet_) fmt::print(stderr, "nmqtt {}: {}\n", command_, message);
 }
 
 void ConnectOptions::debug(std::string_view message) const {

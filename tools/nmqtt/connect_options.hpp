@@ -80,7 +80,7 @@ public:
     /// The options for nmqtt::Client (large message limits: a command line tool is no microcontroller).
     [[nodiscard]] ClientOptions client_options() const;
 
-    /// Writes "nmqtt <command>: <message>" and a newline on stderr.
+    /// Writes "nmqtt <command>: <message>" and a newline on stderr (nothing with --quiet).
     void error(std::string_view message) const;
     /// Writes "nmqtt <command>: <message>" on stderr when -d was given.
     void debug(std::string_view message) const;
@@ -96,6 +96,9 @@ private:
     std::string host_ = "localhost";
     std::uint16_t port_ = 0;
     std::string client_id_;
+    std::string id_prefix_;            // -I: client id = prefix + process id
+    bool quiet_ = false;               // --quiet: no error messages
+    bool nodelay_ = false;             // --nodelay: accepted; nmqtt always disables Nagle's algorithm
     std::string username_;
     std::string password_;
     std::uint16_t keepalive_ = 60;
@@ -123,6 +126,7 @@ private:
     CLI::Option* username_option_ = nullptr;
     CLI::Option* password_option_ = nullptr;
     CLI::Option* id_option_ = nullptr;
+    CLI::Option* id_prefix_option_ = nullptr;
     CLI::Option* ws_path_option_ = nullptr;
 };
 

@@ -35,6 +35,7 @@ struct RrFlags {
     unsigned timeout = 0;
     bool verbose = false;
     bool no_newline = false;
+    bool no_retained = false;  // -R: retained (stale) messages on the response topic are not responses
     std::string format;
     bool pretty = false;
     CLI::Option* message_option = nullptr;
@@ -91,6 +92,10 @@ private:
 
     void on_response(const MessageView& m) {
         if (run_.is_finished()) return;
+        if (flags_.no_retained && m.retain) {
+            run_.options().debug(fmt::format("ignored a retained message on '{}' (-R)", m.topic));
+            return;
+        }
         std::string out;
         std::string error;
         render_message(out, error, m, flags_.format, flags_.pretty, flags_.verbose, !flags_.no_newline);
@@ -122,6 +127,7 @@ void add_rr_flags(CLI::App& app, RrFlags& flags) {
         ->check(CLI::Range(1u, 2'000'000u));
     app.add_flag("-v,--verbose", flags.verbose, "Print \"topic payload\" instead of the payload alone");
     app.add_flag("-N,--no-newline", flags.no_newline, "Do not print a newline after the response");
+    app.add_flag("-R", flags.no_retained, "Do not print stale responses (retained messages on the response topic)");
     app.add_option("-F", flags.format, "Output format of the response (as nmqtt sub -F)");
     app.add_flag("--pretty", flags.pretty, "With -F %j / %J: print the JSON over several lines");
 }
