@@ -32,6 +32,21 @@ public:
     }
     void clear() noexcept { head_ = size_ = 0; }
 
+    /// Moves the elements for which `pred` holds to the back of `out`, both keeping their order.
+    template <class Pred>
+    void move_out_if(Pred pred, Fifo& out) {
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < size_; ++i) {
+            T& value = (*this)[i];
+            if (pred(value)) {
+                out.push_back(std::move(value));
+            } else {
+                (*this)[kept++] = std::move(value);
+            }
+        }
+        size_ = kept;
+    }
+
 private:
     void grow_if_full() {
         if (size_ < slots_.size()) return;

@@ -182,7 +182,7 @@ Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packe
                                         std::size_t id_offset) {
     if (!accepts_requests()) return Errc::not_connected;
     // Checked before encoding, so that a request over the budget never grows a pooled buffer.
-    if (over_budget(size) || outbox.size() >= options.max_queued_messages) return Errc::queue_full;
+    if (over_budget(size) || outbox.size() + control.size() >= options.max_queued_messages) return Errc::queue_full;
     const std::uint32_t index = acquire_record();
     Record& r = records[index];
     r.bytes.clear();
@@ -200,6 +200,7 @@ Result<PacketId> Session::Impl::enqueue(Record::Kind kind, const protocol::Packe
         note(StoreChange::Kind::add_outgoing, r.seq, 0, r.bytes);
     }
     outbox.push_back(index);
+    if (kind != Record::Kind::publish) ++outbox_control;
     pump();
     return records[index].id;
 }
@@ -276,8 +277,30 @@ bool Session::Impl::send_record(std::uint32_t index) {
 
 void Session::Impl::pump() {
     if (state != State::connected) return;
-    if (!resend_deferred()) return;  // resends first, in their order [MQTT-4.6.0-1]
-    while (!outbox.empty() && send_record(outbox.front())) outbox.pop_front();
+    send_control();
+    if (resend_deferred()) {  // resends first, in their order [MQTT-4.6.0-1]
+        while (!outbox.empty()) {
+            const bool request = records[outbox.front()].kind != Record::Kind::publish;
+            if (!send_record(outbox.front())) break;
+            if (request) --outbox_control;
+            outbox.pop_front();
+        }
+        if (outbox.empty()) return;
+    }
+    let_control_overtake();
+}
+
+void Session::Impl::send_control() {
+    while (!control.empty() && send_record(control.front())) control.pop_front();
+}
+
+// The outbox waits for the window: its SUBSCRIBE/UNSUBSCRIBE records go out now [MQTT-3.3.4-8]. The publishes
+// keep their order among themselves; each request is moved at most once (outbox_control counts them).
+void Session::Impl::let_control_overtake() {
+    if (outbox_control == 0) return;
+    outbox.move_out_if([this](std::uint32_t i) { return records[i].kind != Record::Kind::publish; }, control);
+    outbox_control = 0;
+    send_control();
 }
 
 // Sends again the publishes a resumed session had to hold back, as the window opens; true when none is left.
@@ -369,6 +392,7 @@ void Session::Impl::discard_old_session() {
         clear_dup(r);
         r.stage = Record::Stage::queued;
         outbox.push_front(*it);
+        if (!publish) ++outbox_control;
     }
 }
 

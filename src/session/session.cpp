@@ -417,7 +417,7 @@ bool Session::wants_input() const noexcept {
 }
 
 std::size_t Session::inflight_count() const noexcept { return impl_->inflight.size(); }
-std::size_t Session::queued_count() const noexcept { return impl_->outbox.size(); }
+std::size_t Session::queued_count() const noexcept { return impl_->outbox.size() + impl_->control.size(); }
 std::size_t Session::incoming_qos2_count() const noexcept { return impl_->incoming_qos2.size(); }
 
 // ---- time -----------------------------------------------------------------------------------------------

@@ -72,6 +72,10 @@ struct Session::Impl {
     std::vector<Record> records;
     std::vector<std::uint32_t> free_records;
     detail::Fifo<std::uint32_t> outbox;   ///< record indices waiting to be sent, in order
+    /// SUBSCRIBE/UNSUBSCRIBE records taken out of a window-blocked outbox: they are not delayed by a full
+    /// Receive Maximum (or max_inflight) window [MQTT-3.3.4-8]; sent before the outbox.
+    detail::Fifo<std::uint32_t> control;
+    std::size_t outbox_control = 0;       ///< SUBSCRIBE/UNSUBSCRIBE records in `outbox`
     detail::Fifo<std::uint32_t> resends;  ///< awaiting_resend records in send order (stale entries skipped)
     detail::IdMap inflight;               ///< packet id -> record index, outgoing
     detail::IdSet incoming_qos2;          ///< ids received at QoS 2, awaiting PUBREL
@@ -127,6 +131,8 @@ struct Session::Impl {
     Result<PacketId> allocate_id();
     bool send_record(std::uint32_t index);
     void pump();
+    void send_control();
+    void let_control_overtake();
     void complete_publish(std::uint32_t index, std::error_code error, std::uint8_t reason = 0,
                           protocol::PropertiesView properties = {});
     void resend_inflight();
