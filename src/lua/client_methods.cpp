@@ -23,7 +23,7 @@ using ObjectSlot = std::shared_ptr<Object>;
 
 constexpr std::uint16_t default_port = 1883;
 constexpr std::string_view events[] = {"connect", "connfail", "suback",  "unsuback", "puback",
-                                       "message", "overflow", "offline", "reconnect"};
+                                       "message", "overflow", "offline", "reconnect", "auth"};
 
 LuaClient& check_client(lua_State* L) {
     auto* slot = static_cast<ObjectSlot*>(luaL_testudata(L, 1, client_type));
@@ -348,6 +348,27 @@ int client_on(lua_State* L) {
     return 0;
 }
 
+// client:reauth([data][, done]) (extension, MQTT 5.0 with authentication_method): re-authentication.
+int client_reauth(lua_State* L) {
+    LuaClient& client = check_client(L);
+    int done = 2;
+    std::string data;
+    if (lua_type(L, 2) == LUA_TSTRING || lua_type(L, 2) == LUA_TNUMBER) {
+        data = check_string(L, 2);
+        done = 3;
+    } else if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TFUNCTION) {
+        throw type_error(L, 2, "string");
+    }
+    if (!lua_isnoneornil(L, done) && lua_type(L, done) != LUA_TFUNCTION) throw type_error(L, done, "function");
+    if (!client.is_v5() || client.base_v5().authentication_method.empty()) {
+        throw LuaError("reauth needs protocol = 5 and authentication_method");
+    }
+    Runtime::Enter enter(client.runtime(), L);
+    const lua_Integer key = client.store_completion(L, done);
+    lua_pushboolean(L, client.reauthenticate(L, std::move(data), key) ? 1 : 0);
+    return 1;
+}
+
 int client_state(lua_State* L) {
     lua_pushstring(L, check_client(L).state_name());
     return 1;
@@ -575,6 +596,7 @@ void register_client_type(lua_State* L) {
         {"lwt", guarded<client_lwt>},           {"on", guarded<client_on>},
         {"publish", guarded<client_publish>},   {"subscribe", guarded<client_subscribe>},
         {"unsubscribe", guarded<client_unsubscribe>}, {"state", guarded<client_state>},
+        {"reauth", guarded<client_reauth>},
         {nullptr, nullptr},
     };
     luaL_newlib(L, methods);

@@ -204,6 +204,8 @@ bool apply_v5_option(lua_State* L, std::string_view name, ClientOptions& o) {
     else if (name == "outgoing_topic_aliases") v.outgoing_topic_aliases = static_cast<std::uint16_t>(option_integer(L, name, 0, 65535));
     else if (name == "request_response_information") v.request_response_information = option_boolean(L, name);
     else if (name == "request_problem_information") v.request_problem_information = option_boolean(L, name);
+    else if (name == "authentication_method") v.authentication_method = option_nonempty_string(L, std::string(name));
+    else if (name == "authentication_data") v.authentication_data = option_string(L, name);
     else if (name == "user_properties") v.connect_properties = read_user_properties(L, lua_absindex(L, -1), options_arg);
     else return false;
     return true;

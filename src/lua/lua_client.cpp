@@ -9,13 +9,88 @@
 
 namespace nmqtt::lua {
 
+namespace {
+
+// The options table's Authentication Method and first data; each challenge goes to the "auth" callback.
+class LuaAuthenticator final : public Authenticator {
+public:
+    LuaAuthenticator(LuaClient& owner, std::string method, std::string data)
+        : owner_(owner), method_(std::move(method)), data_(std::move(data)) {}
+
+    [[nodiscard]] std::string method() const override { return method_; }
+    std::string initial_data(bool reauthentication) override {
+        return reauthentication ? owner_.take_reauth_data() : data_;
+    }
+    std::optional<std::string> challenge(std::string_view server_data) override {
+        return owner_.auth_challenge(server_data);
+    }
+
+private:
+    LuaClient& owner_;  // owns the Client that owns this
+    std::string method_;
+    std::string data_;
+};
+
+}  // namespace
+
 LuaClient::LuaClient(Runtime& runtime, ClientOptions options)
     : Object(runtime),
       base_tls_(options.tls),
       v5_(options.protocol == protocol::ProtocolVersion::v5),
       base_v5_(options.v5),
-      client_(std::make_unique<Client>(runtime.io(), std::move(options))) {
+      client_(std::make_unique<Client>(runtime.io(), with_authenticator(std::move(options)))) {
     install_callbacks();
+}
+
+ClientOptions LuaClient::with_authenticator(ClientOptions options) {
+    if (!options.v5.authentication_method.empty() && !options.authenticator) {
+        options.authenticator = std::make_shared<LuaAuthenticator>(*this, options.v5.authentication_method,
+                                                                   options.v5.authentication_data);
+    }
+    return options;
+}
+
+std::optional<std::string> LuaClient::auth_challenge(std::string_view server_data) {
+    if (is_collected()) return std::nullopt;
+    std::optional<std::string> answer;
+    runtime().call([&](lua_State* L) {  // an error in the callback gives up (and is reported as any other)
+        if (!push_callback(L, "auth")) return;
+        lua_pushlstring(L, server_data.data(), server_data.size());
+        lua_pushboolean(L, reauthenticating_ ? 1 : 0);
+        lua_call(L, 3, 1);
+        std::size_t size = 0;
+        if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+            const char* text = lua_tolstring(L, -1, &size);
+            answer.emplace(text, size);
+        }
+        lua_pop(L, 1);
+    });
+    return answer;
+}
+
+bool LuaClient::reauthenticate(lua_State* L, std::string data, lua_Integer key) {
+    const bool in_progress = std::exchange(reauthenticating_, true);  // refused below if one is under way
+    std::string previous = std::exchange(reauth_data_, std::move(data));
+    const bool ok = client_->reauthenticate([this, key](std::error_code error) {
+        reauthenticating_ = false;
+        if (is_collected()) return;
+        const std::string message = error ? error.message() : std::string();
+        call_lua([&](lua_State* state) {
+            if (!push_completion(state, key)) return;
+            if (error) {
+                lua_pushlstring(state, message.data(), message.size());
+            } else {
+                lua_pushnil(state);
+            }
+            lua_call(state, 2, 0);
+        });
+    });
+    if (!ok) {
+        reauthenticating_ = in_progress;
+        reauth_data_ = std::move(previous);
+        drop_completion(L, key);
+    }
+    return ok;
 }
 
 LuaClient::~LuaClient() {

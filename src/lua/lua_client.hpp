@@ -65,10 +65,21 @@ public:
     /// each filter to its SUBACK / UNSUBACK reason code. `filters` empty for publish.
     Client::AckCompletion ack_done(lua_Integer key, std::vector<std::string> filters);
 
+    /// MQTT 5.0 enhanced authentication (options authentication_method / authentication_data): the "auth"
+    /// callback answers each challenge, auth(client, server_data, reauthenticating) -> answer (a string) or
+    /// nil to give up. No callback: the exchange fails (auth_failed).
+    [[nodiscard]] std::optional<std::string> auth_challenge(std::string_view server_data);
+    /// client:reauth([data][, done]): AUTH 0x19 with `data`; done(client, err) once the server answered
+    /// (err nil on success, else a message). False (the completion dropped) when nmqtt::Client refuses.
+    bool reauthenticate(lua_State* L, std::string data, lua_Integer key);
+    /// The data of the next re-authentication (set by reauthenticate()).
+    [[nodiscard]] std::string take_reauth_data() { return std::exchange(reauth_data_, {}); }
+
     void close_for_exit() override;
     [[nodiscard]] bool is_closing() const noexcept override { return awaiting_offline_ && !is_collected(); }
 
 private:
+    ClientOptions with_authenticator(ClientOptions options);
     void install_callbacks();
     bool close_with(const session::DisconnectRequest* request);
     /// Gives the client the tls module's settings over its own TLS options, when they changed.
@@ -112,7 +123,9 @@ private:
     session::V5Options base_v5_;       // the options table's MQTT 5.0 settings
     std::uint64_t tls_version_ = 0;    // the tls module's settings last applied
     std::unique_ptr<Client> client_;
-    std::optional<PendingConnect> pending_connect_;  // connect() while the previous connection was closing
+    std::optional<PendingConnect> pending_connect_;
+    std::string reauth_data_;          // client:reauth()'s data, until the client asks for it
+    bool reauthenticating_ = false;    // the "auth" callback's third argument  // connect() while the previous connection was closing
     lua_Integer next_key_ = 0;
     bool connecting_ = false;        // connect() called, no CONNACK or failure yet
     bool established_ = false;       // CONNACK accepted, connection not yet lost or closed

@@ -88,6 +88,37 @@ TEST(LuaV5, ServerDisconnectReachesOffline) {
     ASSERT_TRUE(peer.wait_done(10s)) << peer.failure();
 }
 
+TEST(LuaV5, EnhancedAuthenticationThroughTheAuthCallbackAndReauth) {
+    ScriptedPeer peer({{
+        peer::expect_packet(0x10),
+        peer::send(hex("F0 0B 18 09 15 00 01 4D 16 00 02 73 31")),     // AUTH continue, "s1"
+        peer::expect(hex("F0 0B 18 09 15 00 01 4D 16 00 02 63 32")),   // the callback's answer "c2"
+        peer::send(hex("20 0C 00 00 09 15 00 01 4D 16 00 02 6F 6B")),  // CONNACK, final data "ok"
+        peer::expect(hex("F0 0B 19 09 15 00 01 4D 16 00 02 72 31")),   // reauth("r1")
+        peer::send(hex("F0 0B 18 09 15 00 01 4D 16 00 02 73 33")),     // continue, "s3"
+        peer::expect(hex("F0 0B 18 09 15 00 01 4D 16 00 02 63 33")),   // "c3"
+        peer::send(hex("F0 0C 00 0A 15 00 01 4D 16 00 03 65 6E 64")),  // success, "end"
+        peer::expect_packet(0xE0),
+        peer::expect_close(),
+    }});
+    const auto r = run_script(script("v5_auth.lua"), {peer.host(), std::to_string(peer.port())});
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out, "auth\ts1\tfalse\nconnected\nreauth\ttrue\nagain\tfalse\nauth\ts3\ttrue\n"
+                     "reauthenticated\tnil\noffline\n");
+    ASSERT_TRUE(peer.wait_done(10s)) << peer.failure();
+    EXPECT_TRUE(peer.matched()) << peer.failure();
+}
+
+TEST(LuaV5, AuthCallbackReturningNilGivesUpWithConnfail5) {
+    ScriptedPeer peer({{peer::expect_packet(0x10), peer::send(hex("F0 0B 18 09 15 00 01 4D 16 00 02 6E 6F")),
+                        peer::expect_close()}});
+    const auto r = run_script(script("v5_auth_giveup.lua"), {peer.host(), std::to_string(peer.port())});
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out, "no method\tfalse\treauth needs protocol = 5 and authentication_method\n"
+                     "challenge\tno\nconnfail\t5\n");
+    ASSERT_TRUE(peer.wait_done(10s)) << peer.failure();
+}
+
 TEST(LuaV5, ArgumentErrors) {
     const auto r = run_script(script("v5_bad_args.lua"));
     ASSERT_TRUE(r.status.success()) << describe(r);
