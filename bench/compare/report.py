@@ -262,6 +262,8 @@ NOTES = """## How to read this
   `maxInflight` raised; it offers no way to set TCP_NODELAY.
 - libmosquitto takes three descriptors per client (its socket and a socketpair that wakes its loop), so
   with a hard limit of 20000 descriptors it stops near 6,600 clients (`--conn 10000`).
+- Idle connections at 1,000, 5,000 and 19,000 clients in one process, with a plot: docs/connections.md
+  (`bench/compare/conn_scale.sh`).
 - **mosquitto** (started by the script): `max_queued_messages 0`, `max_inflight_messages 1000` (its QoS 2
   receive limit disconnects 3.1.1 clients that exceed it), `set_tcp_nodelay true`. Its listen backlog is 100:
   in a connection storm, SYNs beyond it are dropped and retried by the kernel after 1 s, so the connect rate

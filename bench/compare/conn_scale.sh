@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Idle connections at scale: resident memory per idle client and connects per second against the number of
+# clients in one process, for nmqtt, libmosquitto, Paho C and the raw client, each run against a fresh
+# private mosquitto (paced at 64 connection attempts in progress, as the comparison's storm rows).
+#
+#   bench/compare/conn_scale.sh [--counts "1000 5000 19000"] [--reps N] [--no-docs]
+#
+# Writes docs/connections.md and docs/connections.png (gnuplot) unless --no-docs. A library that cannot hold
+# a count in one process under the descriptor limit (libmosquitto needs 3 descriptors per client) is run
+# anyway and reported as failed, with its message. Every run is bounded by --timeout and timeout(1); the
+# brokers started here are stopped by PID.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+BUILD_DIR=${BUILD_DIR:-build/release}
+NMQTT=${NMQTT:-build/release/tools/nmqtt/nmqtt}
+PEERS=$BUILD_DIR/bench/compare
+COUNTS="1000 5000 19000"
+REPS=1
+DOCS=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --counts) COUNTS=$2; shift 2 ;;
+    --reps) REPS=$2; shift 2 ;;
+    --no-docs) DOCS=0; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "conn_scale.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+WORK=$(mktemp -d)
+BROKER_PID=""
+cleanup() {
+  [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+start_broker() {  # a fresh mosquitto on a free port: BROKER_PID, BROKER_PORT
+  BROKER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest none\nmax_connections -1\nset_tcp_nodelay true\n' "$BROKER_PORT" \
+    > "$WORK/mosquitto.conf"
+  mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+  BROKER_PID=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$BROKER_PORT") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "conn_scale.sh: mosquitto did not start" >&2
+  return 1
+}
+stop_broker() {
+  kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null || true
+  BROKER_PID=""
+}
+
+declare -A PROG=([nmqtt]="$NMQTT bench" [raw]="$PEERS/raw_peer" [libmosquitto]="$PEERS/mosquitto_peer"
+                 [paho]="$PEERS/paho_peer")
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+for rep in $(seq "$REPS"); do
+  for n in $COUNTS; do
+    for lib in nmqtt raw libmosquitto paho; do
+      [ -x "${PROG[$lib]%% *}" ] || continue
+      start_broker
+      # shellcheck disable=SC2086
+      line=$(timeout -k 5 150 ${PROG[$lib]} conn -c "$n" --timeout 120 -h 127.0.0.1 -p "$BROKER_PORT" -t 'scale/%i' \
+             --json 2>>"$WORK/stderr.log" | tail -1) || true
+      [ -n "$line" ] || line='{"failed":true}'
+      printf '%s\t%s\t%s\n' "$n" "$lib" "$line" >> "$RESULTS"
+      stop_broker
+      printf '\rconn_scale.sh: repetition %s/%s, %s clients, %s done   ' "$rep" "$REPS" "$n" "$lib" >&2
+    done
+  done
+done
+echo >&2
+OUT_MD=/dev/null
+OUT_PNG=""
+if [ "$DOCS" = 1 ]; then
+  OUT_MD=docs/connections.md
+  command -v gnuplot >/dev/null && OUT_PNG=docs/connections.png
+fi
+python3 bench/compare/conn_scale_report.py --results "$RESULTS" --markdown "$OUT_MD" --plot-dir "$WORK" \
+  --png "$OUT_PNG" --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  --machine "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), Linux $(uname -r), descriptor limit $(ulimit -n)"
+if [ -n "$OUT_PNG" ] && [ -f "$WORK/plot.gp" ]; then
+  gnuplot "$WORK/plot.gp" && echo "conn_scale.sh: wrote $OUT_MD and $OUT_PNG" >&2
+fi
+if [ -s "$WORK/stderr.log" ]; then
+  echo "conn_scale.sh: messages from the programs (first 10 lines):" >&2
+  sort "$WORK/stderr.log" | uniq -c | sort -rn | head -10 >&2
+fi
