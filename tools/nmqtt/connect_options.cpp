@@ -220,11 +220,16 @@ std::optional<std::string> ConnectOptions::finish(std::string& url_topic) {
     if (auto error = check_tls()) return error;
     if (auto error = check_session()) return error;
     if (auto error = check_will()) return error;
+    if (auto error = finish_transport()) return error;
+    if (client_id_.empty()) client_id_ = fmt::format("nmqtt-{}-{}", command_, random_suffix());
+    return std::nullopt;
+}
+
+std::optional<std::string> ConnectOptions::finish_transport() {
     websocket_ = websocket_ || ws_path_option_->count() > 0;
     if (websocket_ && (ws_path_.empty() || ws_path_.front() != '/')) return "--ws-path must start with '/'";
     if (port_ == 0 && websocket_) port_ = secure_ ? 443 : 80;
     if (port_ == 0) port_ = secure_ ? 8883 : 1883;
-    if (client_id_.empty()) client_id_ = fmt::format("nmqtt-{}-{}", command_, random_suffix());
     return std::nullopt;
 }
 

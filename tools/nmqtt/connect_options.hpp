@@ -90,6 +90,7 @@ private:
     [[nodiscard]] std::optional<std::string> check_tls();  // also decides secure_
     [[nodiscard]] std::optional<std::string> check_will() const;
     [[nodiscard]] std::optional<std::string> check_session();  // credentials, -c, -V/-D/-x
+    [[nodiscard]] std::optional<std::string> finish_transport();  // --ws, --ws-path, default port
 
     std::string command_;
     V5Flags v5_;
