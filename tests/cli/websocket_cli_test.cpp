@@ -6,6 +6,7 @@
 
 #include "cli_runner.hpp"
 #include "connect_options.hpp"
+#include "support/aedes_suite.hpp"
 #include "support/broker_fixtures.hpp"
 
 namespace nmqtt::test {
@@ -30,33 +31,12 @@ TEST(CliWebSocketUrl, ws_and_wss_urls_parse_with_their_topic) {
     EXPECT_NE(error.find("ws://"), std::string::npos);
 }
 
-class CliWebSocket : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        try {
-            broker_ = new AedesFixture(AedesOptions{.websocket = true});
-        } catch (const std::exception& e) {
-            skip_reason_ = e.what();
-        }
-    }
-    static void TearDownTestSuite() {
-        delete broker_;
-        broker_ = nullptr;
-    }
-    void SetUp() override {
-        if (broker_ == nullptr) GTEST_SKIP() << skip_reason_;
-    }
-    static std::string ws_port() { return std::to_string(broker_->ws_port()); }
-    static AedesFixture* broker_;
-    static std::string skip_reason_;
-};
-AedesFixture* CliWebSocket::broker_ = nullptr;
-std::string CliWebSocket::skip_reason_;
+class CliWebSocket : public AedesSuite<CliWebSocket> {};
 
 TEST_F(CliWebSocket, sub_with_a_ws_url_receives_what_pub_with_ws_sent) {
     Process sub(nmqtt_cli("sub", {"-L", "ws://127.0.0.1:" + ws_port() + "/cli/ws", "-C", "1", "-q", "1", "-i",
                                   "cli-ws-sub"}));
-    ASSERT_TRUE(broker_->wait_for_log("subscribe cli-ws-sub cli/ws:1", cli_deadline)) << sub.stderr_text();
+    ASSERT_TRUE(broker().wait_for_log("subscribe cli-ws-sub cli/ws:1", cli_deadline)) << sub.stderr_text();
     const auto pub = run_nmqtt("pub", {"--ws", "-h", "127.0.0.1", "-p", ws_port(), "-t", "cli/ws", "-m",
                                        "over websockets", "-q", "1", "-d"});
     EXPECT_EQ(pub.status.exit_code, exit_ok) << pub.err;

@@ -19,6 +19,7 @@
 #include "client_harness.hpp"
 #include "net/websocket_handshake.hpp"
 #include "nmqtt/options.hpp"
+#include "support/aedes_suite.hpp"
 #include "support/broker_fixtures.hpp"
 #include "support/bytes.hpp"
 
@@ -459,28 +460,7 @@ TEST(WebSocketPeer, mqtt_packets_spanning_frames_and_sharing_one) {
 
 // ---- aedes over npm ws ------------------------------------------------------------------------------------
 
-class WebSocketAedes : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        try {
-            broker_ = new AedesFixture(AedesOptions{.websocket = true});
-        } catch (const std::exception& e) {
-            skip_reason_ = e.what();
-        }
-    }
-    static void TearDownTestSuite() {
-        delete broker_;
-        broker_ = nullptr;
-    }
-    void SetUp() override {
-        if (broker_ == nullptr) GTEST_SKIP() << skip_reason_;
-        if (!broker_->is_running()) broker_->start();
-    }
-    static AedesFixture* broker_;
-    static std::string skip_reason_;
-};
-AedesFixture* WebSocketAedes::broker_ = nullptr;
-std::string WebSocketAedes::skip_reason_;
+class WebSocketAedes : public AedesSuite<WebSocketAedes> {};
 
 TEST_F(WebSocketAedes, qos_0_1_2_round_trip) {
     auto sub_options = ws_options("ws-sub");
@@ -488,8 +468,8 @@ TEST_F(WebSocketAedes, qos_0_1_2_round_trip) {
     Client pub(ws_options("ws-pub"));
     Recorder received;
     received.attach(sub);
-    ASSERT_TRUE(connect_and_wait(sub, "127.0.0.1", broker_->ws_port())) << sub.last_error_message();
-    ASSERT_TRUE(connect_and_wait(pub, "127.0.0.1", broker_->ws_port())) << pub.last_error_message();
+    ASSERT_TRUE(connect_and_wait(sub, "127.0.0.1", broker().ws_port())) << sub.last_error_message();
+    ASSERT_TRUE(connect_and_wait(pub, "127.0.0.1", broker().ws_port())) << pub.last_error_message();
     ASSERT_TRUE(sub.subscribe("ws/rt", 2));
     ASSERT_TRUE(run_until(sub, [&] { return received.subacks == 1; }));
     Recorder sent;
@@ -516,7 +496,7 @@ TEST_F(WebSocketAedes, payload_of_100_KiB_spans_frames_both_ways) {
     Client client(options);
     Recorder received;
     received.attach(client);
-    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker_->ws_port())) << client.last_error_message();
+    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker().ws_port())) << client.last_error_message();
     ASSERT_TRUE(client.subscribe("ws/large", 1));
     ASSERT_TRUE(run_until(client, [&] { return received.subacks == 1; }));
     std::string payload(100 * 1024, '\0');
@@ -535,8 +515,8 @@ TEST_F(WebSocketAedes, reconnects_after_the_broker_restarts) {
     Client client(options);
     Recorder recorder;
     recorder.attach(client);
-    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker_->ws_port())) << client.last_error_message();
-    broker_->restart();
+    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker().ws_port())) << client.last_error_message();
+    broker().restart();
     // connect_and_wait() took the "connect" callback back: count the new connection by its state.
     ASSERT_TRUE(run_until(client, [&] { return recorder.offlines >= 1 && client.is_connected(); }, 15s))
         << client.last_error_message();
@@ -550,7 +530,7 @@ TEST_F(WebSocketAedes, broker_list_mixes_a_dead_tcp_address_and_a_ws_uri) {
     auto options = test_options("ws-list");  // plain TCP by default
     options.reconnect.enabled = true;
     options.reconnect.initial_delay = 50ms;
-    options.reconnect.brokers = {parse_broker_uri("ws://127.0.0.1:" + std::to_string(broker_->ws_port()) + "/mqtt")};
+    options.reconnect.brokers = {parse_broker_uri("ws://127.0.0.1:" + std::to_string(broker().ws_port()) + "/mqtt")};
     Client client(options);
     Recorder recorder;
     recorder.attach(client);

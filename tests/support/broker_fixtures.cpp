@@ -98,6 +98,10 @@ void AedesFixture::start() {
     const auto modules = require_npm_packages();
     std::vector<std::string> argv{"node", aedes_script, modules.string(), "--port", std::to_string(port_)};
     if (options_.websocket) argv.insert(argv.end(), {"--ws-port", std::to_string(ws_port_)});
+    if (!options_.wss_cert.empty()) {
+        argv.insert(argv.end(), {"--wss-port", std::to_string(wss_port_), "--cert", options_.wss_cert.string(),
+                                 "--key", options_.wss_key.string()});
+    }
     ProcessOptions po;
     po.stdout_file = dir_ / "aedes.log";
     po.stderr_file = dir_ / "aedes.log";
@@ -114,13 +118,14 @@ void AedesFixture::start() {
         std::this_thread::sleep_for(200ms);
     }
     if (!process_) throw std::runtime_error("aedes did not start; output:\n" + tail(log()));
-    static const std::regex ready(R"(aedes (\S+) listening mqtt=(\d+) ws=(\d+))");
+    static const std::regex ready(R"(aedes (\S+) listening mqtt=(\d+) ws=(\d+) wss=(\d+))");
     std::smatch m;
     const std::string text = log().substr(before);
     if (!std::regex_search(text, m, ready)) throw std::runtime_error("aedes: no ready line:\n" + tail(text));
     version_ = m[1];
     port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
     ws_port_ = static_cast<std::uint16_t>(std::stoi(m[3]));
+    wss_port_ = static_cast<std::uint16_t>(std::stoi(m[4]));
 }
 
 void AedesFixture::stop() {
