@@ -8,6 +8,7 @@
 #include "connect_options.hpp"
 #include "support/aedes_suite.hpp"
 #include "support/broker_fixtures.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nmqtt::test {
 namespace {
@@ -51,6 +52,34 @@ TEST_F(CliWebSocket, wrong_ws_path_fails_with_the_status_line) {
     EXPECT_EQ(pub.status.exit_code, exit_connection_failed) << pub.err;
     EXPECT_NE(pub.err.find("WebSocket handshake refused"), std::string::npos) << pub.err;
     EXPECT_NE(pub.err.find("status line 'HTTP/1.1 "), std::string::npos) << pub.err;
+}
+
+// aedes over TLS WebSockets: -L wss:// URLs with --cafile, verified against the test CA.
+class CliWebSocketTls : public AedesSuite<CliWebSocketTls> {
+public:
+    static AedesOptions broker_options() {
+        return AedesOptions{.wss_cert = tls_certs().server_cert, .wss_key = tls_certs().server_key};
+    }
+};
+
+TEST_F(CliWebSocketTls, sub_and_pub_with_wss_urls_and_the_test_ca) {
+    const std::string ca = tls_certs().ca_cert.string();
+    const std::string url = "wss://localhost:" + wss_port() + "/cli/wss";
+    Process sub(nmqtt_cli("sub", {"-L", url, "--cafile", ca, "-C", "1", "-q", "1", "-i", "cli-wss-sub"}));
+    ASSERT_TRUE(broker().wait_for_log("subscribe cli-wss-sub cli/wss:1", cli_deadline)) << sub.stderr_text();
+    const auto pub = run_nmqtt("pub", {"-L", url, "--cafile", ca, "-m", "over tls websockets", "-q", "1", "-i",
+                                       "cli-wss-pub"});
+    EXPECT_EQ(pub.status.exit_code, exit_ok) << pub.err;
+    EXPECT_EQ(finish(sub).exit_code, exit_ok) << sub.stderr_text();
+    EXPECT_EQ(sub.stdout_text(), "over tls websockets\n");
+    EXPECT_TRUE(broker().wait_for_log("publish cli-wss-pub cli/wss q1")) << broker().log();
+}
+
+TEST_F(CliWebSocketTls, wss_with_an_untrusted_ca_fails_with_the_verification_error) {
+    const auto pub = run_nmqtt("pub", {"-L", "wss://localhost:" + wss_port() + "/cli/wss", "--cafile",
+                                       tls_certs().other_ca_cert.string(), "-m", "x"});
+    EXPECT_EQ(pub.status.exit_code, exit_connection_failed) << pub.err;
+    EXPECT_NE(pub.err.find("certificate verify failed"), std::string::npos) << pub.err;
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "support/aedes_suite.hpp"
 #include "support/broker_fixtures.hpp"
 #include "support/bytes.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nmqtt::test {
 namespace {
@@ -539,6 +540,80 @@ TEST_F(WebSocketAedes, broker_list_mixes_a_dead_tcp_address_and_a_ws_uri) {
     ASSERT_TRUE(run_until(client, [&] { return recorder.connects == 1; }, 10s)) << client.last_error_message();
     EXPECT_FALSE(recorder.connfails.empty());
     EXPECT_TRUE(close_and_wait(client));
+}
+
+// ---- aedes over TLS WebSockets (node:https + npm ws) -------------------------------------------------------
+
+class WebSocketAedesTls : public AedesSuite<WebSocketAedesTls> {
+public:
+    static AedesOptions broker_options() {
+        return AedesOptions{.wss_cert = tls_certs().server_cert, .wss_key = tls_certs().server_key};
+    }
+};
+
+ClientOptions wss_options(std::string id, const std::filesystem::path& ca) {
+    auto o = ws_options(std::move(id));
+    o.tls.ca_file = ca.string();
+    return o;
+}
+
+TEST_F(WebSocketAedesTls, wss_connection_verified_by_the_test_ca_round_trips_qos_1) {
+    Client client(wss_options("wss-rt", tls_certs().ca_cert));
+    Recorder recorder;
+    recorder.attach(client);
+    // The server certificate names localhost and IP:127.0.0.1: both verify.
+    ASSERT_TRUE(connect_and_wait(client, "localhost", broker().wss_port(), true)) << client.last_error_message();
+    ASSERT_TRUE(client.subscribe("wss/rt", 1));
+    ASSERT_TRUE(run_until(client, [&] { return recorder.subacks == 1; }));
+    ASSERT_TRUE(client.publish("wss/rt", std::string("tls \0 ws", 8), 1));
+    ASSERT_TRUE(run_until(client, [&] { return !recorder.messages.empty() && recorder.pubacks == 1; }));
+    EXPECT_EQ(recorder.messages[0].payload, std::string("tls \0 ws", 8));
+    EXPECT_EQ(recorder.messages[0].qos, 1);
+    EXPECT_TRUE(close_and_wait(client));
+    EXPECT_TRUE(broker().wait_for_log("publish wss-rt wss/rt q1")) << broker().log();
+}
+
+TEST_F(WebSocketAedesTls, wss_uri_in_the_broker_list_connects) {
+    auto options = wss_options("wss-list", tls_certs().ca_cert);
+    options.transport = TransportKind::tcp;  // the URI alone selects WebSockets over TLS
+    options.reconnect.enabled = true;
+    options.reconnect.initial_delay = 20ms;
+    options.reconnect.brokers = {parse_broker_uri("wss://127.0.0.1:" + std::to_string(broker().wss_port()) + "/mqtt")};
+    Client client(options);
+    Recorder recorder;
+    recorder.attach(client);
+    client.connect("127.0.0.1", closed_loopback_port(), false);
+    ASSERT_TRUE(run_until(client, [&] { return recorder.connects == 1; }, 10s)) << client.last_error_message();
+    EXPECT_FALSE(recorder.connfails.empty());
+    EXPECT_TRUE(close_and_wait(client));
+    EXPECT_TRUE(broker().wait_for_log("client connected wss-list")) << broker().log();
+}
+
+TEST_F(WebSocketAedesTls, untrusted_certificate_fails_before_the_upgrade_with_the_reason) {
+    Client client(wss_options("wss-untrusted", tls_certs().other_ca_cert));
+    Recorder recorder;
+    recorder.attach(client);
+    client.connect("localhost", broker().wss_port(), true);
+    ASSERT_TRUE(run_until(client, [&] { return recorder.connects > 0 || !recorder.connfails.empty(); }));
+    EXPECT_EQ(recorder.connects, 0);
+    ASSERT_EQ(recorder.connfails.size(), 1u);
+    EXPECT_EQ(recorder.connfails[0], static_cast<int>(ConnFail::server_not_found));
+    EXPECT_EQ(client.last_error(), Errc::tls_handshake_failed);
+    const auto message = client.last_error_message();
+    EXPECT_NE(message.find("certificate verify failed"), std::string::npos) << message;
+    EXPECT_FALSE(broker().wait_for_log("client connected wss-untrusted", 300ms)) << broker().log();
+}
+
+TEST_F(WebSocketAedesTls, plain_ws_to_the_tls_port_is_refused) {
+    Client client(ws_options("ws-to-wss"));
+    Recorder recorder;
+    recorder.attach(client);
+    client.connect("127.0.0.1", broker().wss_port(), false);
+    ASSERT_TRUE(run_until(client, [&] { return recorder.connects > 0 || !recorder.connfails.empty(); }));
+    EXPECT_EQ(recorder.connects, 0);
+    EXPECT_FALSE(recorder.connfails.empty());
+    EXPECT_EQ(client.last_error(), Errc::websocket_handshake_failed) << client.last_error_message();
+    EXPECT_NE(client.last_error_message().find("(before the response)"), std::string::npos) << client.last_error_message();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "lua_test_support.hpp"
 #include "support/aedes_suite.hpp"
 #include "support/scripted_peer.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nmqtt::test::lua {
 namespace {
@@ -83,6 +84,30 @@ TEST_F(LuaWebSocketAedes, ReconnectsOverWebSocketsAndThroughAWsBrokerEntry) {
               "listed connected\n"
               "listed close\ttrue\n");
     EXPECT_TRUE(broker().wait_for_log("client connected nmqtt-ws-listed")) << broker().log();
+}
+
+// wss://: transport = "ws" with connect()'s secure = true and the options table's ca_file.
+class LuaWebSocketAedesTls : public AedesSuite<LuaWebSocketAedesTls> {
+public:
+    static AedesOptions broker_options() {
+        return AedesOptions{.wss_cert = tls_certs().server_cert, .wss_key = tls_certs().server_key};
+    }
+};
+
+TEST_F(LuaWebSocketAedesTls, SecureConnectIsWssVerifiedByCaFile) {
+    const auto r = run_script(script("ws_messaging.lua"), {"localhost", wss_port(), tls_certs().ca_cert.string()});
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    using namespace std::string_literals;
+    EXPECT_EQ(r.out, "connected\tconnected\nsuback\nmessage\ttrue\tover websockets \0 binary\npuback\n"
+                     "close\ttrue\noffline\n"s);
+    EXPECT_TRUE(broker().wait_for_log("publish nmqtt-ws-lua nmqtt-test/")) << broker().log();
+}
+
+TEST_F(LuaWebSocketAedesTls, UntrustedCertificateIsConnfailMinus5) {
+    const auto r = run_script(script("ws_messaging.lua"),
+                              {"localhost", wss_port(), tls_certs().other_ca_cert.string()});
+    ASSERT_TRUE(r.status.success()) << describe(r);
+    EXPECT_EQ(r.out, "connfail\t-5\n");
 }
 
 }  // namespace
