@@ -264,8 +264,11 @@ void RabbitNode::start() {
     po.stdout_file = base_ / "server.out";
     po.stderr_file = base_ / "server.out";
     process_ = std::make_unique<Process>(std::vector<std::string>{rabbit_server}, po);
-    const bool up = wait_until([&] { return !process_->running() || can_connect(host_, mqtt_port_); },
-                               rabbit_start_timeout, 50ms);
+    // web_mqtt opens its listener after the MQTT one: wait for both.
+    const auto listening = [&] {
+        return can_connect(host_, mqtt_port_) && (ws_port_ == 0 || can_connect(host_, ws_port_));
+    };
+    const bool up = wait_until([&] { return !process_->running() || listening(); }, rabbit_start_timeout, 50ms);
     if (up && process_->running()) return;
     process_->wait_or_kill(0ms, 2000ms);
     process_.reset();
