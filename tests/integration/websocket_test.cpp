@@ -1,6 +1,7 @@
 // MQTT over WebSockets: the handshake helpers (no sockets), scripted WebSocket peers on loopback for every
 // refusal (status, subprotocol, accept key, text and oversized frames) and for ping, close frames and
-// close(), then real brokers (aedes through npm ws) for QoS 0/1/2, a 100 KiB payload and reconnect.
+// close(), then real brokers (aedes through npm ws) for QoS 0/1/2, a 100 KiB payload and reconnect, MQTT.js
+// (npm mqtt) as the other client over ws both ways, and aedes over TLS WebSockets (wss://, the test CA).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -540,6 +541,79 @@ TEST_F(WebSocketAedes, broker_list_mixes_a_dead_tcp_address_and_a_ws_uri) {
     ASSERT_TRUE(run_until(client, [&] { return recorder.connects == 1; }, 10s)) << client.last_error_message();
     EXPECT_FALSE(recorder.connfails.empty());
     EXPECT_TRUE(close_and_wait(client));
+}
+
+// ---- MQTT.js (npm mqtt) over ws to aedes, nmqtt on the other side -----------------------------------------
+
+std::string lower_hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (const char c : bytes) {
+        const auto u = static_cast<unsigned char>(c);
+        out += digits[u >> 4];
+        out += digits[u & 0xF];
+    }
+    return out;
+}
+
+// Three payloads: text, every byte value, and one of 20 000 bytes (several WebSocket frames' worth).
+std::vector<std::string> interop_payloads() {
+    std::string every(256, '\0');
+    for (std::size_t i = 0; i < every.size(); ++i) every[i] = static_cast<char>(i);
+    std::string large(20'000, '\0');
+    for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 31 + 7);
+    return {"hello from the other client", every, large};
+}
+
+/// `node mqttjs_client.mjs <modules> ws://127.0.0.1:<port>/mqtt <args...>`.
+Process mqttjs(std::uint16_t ws_port, std::vector<std::string> args) {
+    std::vector<std::string> argv{"node", node_script("mqttjs_client.mjs").string(), require_npm_packages().string(),
+                                  "ws://127.0.0.1:" + std::to_string(ws_port) + "/mqtt"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Process(argv);
+}
+
+TEST_F(WebSocketAedes, mqttjs_subscriber_receives_what_nmqtt_published_over_ws) {
+    const auto payloads = interop_payloads();
+    Process sub = mqttjs(broker().ws_port(), {"sub", "mqttjs-sub", "interop/js-sub", "1", "3"});
+    ASSERT_TRUE(sub.wait_for_stdout("subscribed 1\n", 15s)) << sub.stdout_text() << sub.stderr_text();
+    Client pub(ws_options("nmqtt-pub-to-js"));
+    Recorder recorder;
+    recorder.attach(pub);
+    ASSERT_TRUE(connect_and_wait(pub, "127.0.0.1", broker().ws_port())) << pub.last_error_message();
+    for (const auto& p : payloads) ASSERT_TRUE(pub.publish("interop/js-sub", p, 1));
+    ASSERT_TRUE(run_until(pub, [&] { return recorder.pubacks == 3; }));
+    EXPECT_TRUE(close_and_wait(pub));
+    const auto status = sub.wait_or_kill(15s);
+    EXPECT_EQ(status.exit_code, 0) << sub.stderr_text();
+    std::string expected = "subscribed 1\n";
+    for (const auto& p : payloads) expected += "message interop/js-sub 1 " + lower_hex(p) + "\n";
+    EXPECT_EQ(sub.stdout_text(), expected);
+}
+
+TEST_F(WebSocketAedes, nmqtt_subscriber_receives_what_mqttjs_published_over_ws) {
+    const auto payloads = interop_payloads();
+    auto options = ws_options("nmqtt-sub-from-js");
+    options.max_message_length = 64 * 1024;  // above NodeMCU's 1024 bytes: the large payload comes in whole
+    Client sub(options);
+    Recorder recorder;
+    recorder.attach(sub);
+    ASSERT_TRUE(connect_and_wait(sub, "127.0.0.1", broker().ws_port())) << sub.last_error_message();
+    ASSERT_TRUE(sub.subscribe("interop/js-pub", 1));
+    ASSERT_TRUE(run_until(sub, [&] { return recorder.subacks == 1; }));
+    std::vector<std::string> args{"pub", "mqttjs-pub", "interop/js-pub", "1"};
+    for (const auto& p : payloads) args.push_back(lower_hex(p));
+    Process pub = mqttjs(broker().ws_port(), args);
+    ASSERT_TRUE(run_until(sub, [&] { return recorder.messages.size() == 3; }, 15s))
+        << pub.stderr_text() << sub.last_error_message();
+    EXPECT_EQ(pub.wait_or_kill(15s).exit_code, 0) << pub.stderr_text();
+    EXPECT_EQ(pub.stdout_text(), "published 3\n");
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        EXPECT_EQ(recorder.messages[i].topic, "interop/js-pub");
+        EXPECT_EQ(recorder.messages[i].qos, 1);
+        EXPECT_EQ(lower_hex(recorder.messages[i].payload), lower_hex(payloads[i])) << "message " << i;
+    }
+    EXPECT_TRUE(close_and_wait(sub));
 }
 
 // ---- aedes over TLS WebSockets (node:https + npm ws) -------------------------------------------------------

@@ -82,6 +82,10 @@ std::filesystem::path require_npm_packages() {
 
 // ---- aedes ----
 
+std::filesystem::path node_script(std::string_view file) {
+    return std::filesystem::path(aedes_script).parent_path() / file;
+}
+
 AedesFixture::AedesFixture(AedesOptions options) : options_(options), dir_("nmqtt-aedes") {
     if (options_.start) start();
 }

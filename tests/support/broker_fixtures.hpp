@@ -31,6 +31,9 @@ namespace nmqtt::test {
 /// PATH and npm_dir() holds aedes. Returns npm_dir() / "node_modules".
 std::filesystem::path require_npm_packages();
 
+/// Path of a Node script of tests/support/brokers (e.g. "mqttjs_client.mjs", MQTT.js as a peer).
+[[nodiscard]] std::filesystem::path node_script(std::string_view file);
+
 struct AedesOptions {
     /// Adds a WebSocket listener (npm ws) on 127.0.0.1:ws_port(), path /mqtt.
     bool websocket = false;
