@@ -57,9 +57,7 @@ TEST_F(CliWebSocket, wrong_ws_path_fails_with_the_status_line) {
 // aedes over TLS WebSockets: -L wss:// URLs with --cafile, verified against the test CA.
 class CliWebSocketTls : public AedesSuite<CliWebSocketTls> {
 public:
-    static AedesOptions broker_options() {
-        return AedesOptions{.wss_cert = tls_certs().server_cert, .wss_key = tls_certs().server_key};
-    }
+    static AedesOptions broker_options() { return aedes_wss_options(); }
 };
 
 TEST_F(CliWebSocketTls, sub_and_pub_with_wss_urls_and_the_test_ca) {

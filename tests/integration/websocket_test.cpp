@@ -620,9 +620,7 @@ TEST_F(WebSocketAedes, nmqtt_subscriber_receives_what_mqttjs_published_over_ws) 
 
 class WebSocketAedesTls : public AedesSuite<WebSocketAedesTls> {
 public:
-    static AedesOptions broker_options() {
-        return AedesOptions{.wss_cert = tls_certs().server_cert, .wss_key = tls_certs().server_key};
-    }
+    static AedesOptions broker_options() { return aedes_wss_options(); }
 };
 
 ClientOptions wss_options(std::string id, const std::filesystem::path& ca) {

@@ -89,9 +89,7 @@ TEST_F(LuaWebSocketAedes, ReconnectsOverWebSocketsAndThroughAWsBrokerEntry) {
 // wss://: transport = "ws" with connect()'s secure = true and the options table's ca_file.
 class LuaWebSocketAedesTls : public AedesSuite<LuaWebSocketAedesTls> {
 public:
-    static AedesOptions broker_options() {
-        return AedesOptions{.wss_cert = tls_certs().server_cert, .wss_key = tls_certs().server_key};
-    }
+    static AedesOptions broker_options() { return aedes_wss_options(); }
 };
 
 TEST_F(LuaWebSocketAedesTls, SecureConnectIsWssVerifiedByCaFile) {

@@ -3,7 +3,7 @@
 //
 //   class MySuite : public AedesSuite<MySuite> {};            // aedes with its ws listener
 //   class MyTls : public AedesSuite<MyTls> {                  // other options: a static broker_options()
-//   public: static AedesOptions broker_options() { ... }
+//   public: static AedesOptions broker_options() { return aedes_wss_options(); }
 //   };
 #pragma once
 
@@ -14,8 +14,15 @@
 #include <string>
 
 #include "support/broker_fixtures.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nmqtt::test {
+
+/// aedes with a TLS WebSocket listener (wss_port()) serving the test server certificate (localhost,
+/// IP:127.0.0.1, signed by tls_certs().ca_cert).
+[[nodiscard]] inline AedesOptions aedes_wss_options() {
+    return AedesOptions{.wss_cert = tls_certs().server_cert, .wss_key = tls_certs().server_key};
+}
 
 /// One AedesFixture per test suite `Suite` (the template parameter keeps suites apart), restarted before a
 /// test if an earlier one left it stopped.
