@@ -4,10 +4,10 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
-#include <iterator>
 #include <cstdio>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -113,6 +113,16 @@ bool is_header_name(std::string_view name) {
     });
 }
 
+// `text` for an error message: control characters and bytes above 0x7E as '?' (a NUL would end it).
+std::string printable(std::string_view text) {
+    std::string out(text);
+    std::replace_if(out.begin(), out.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u >= 0x7F;
+    }, '?');
+    return out;
+}
+
 // The headers the client writes itself (include/nmqtt/options.hpp, WebSocketOptions::headers).
 bool is_reserved_header(std::string_view name) {
     constexpr std::string_view reserved[] = {"host", "upgrade", "connection", "sec-websocket-key",
@@ -132,8 +142,10 @@ std::vector<std::pair<std::string, std::string>> option_headers(lua_State* L) {
     lua_pushnil(L);
     while (lua_next(L, table) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING) throw_option("headers", "names must be strings");
-        const std::string key = lua_tostring(L, -2);
-        const std::string field = "headers." + key;
+        std::size_t size = 0;
+        const char* data = lua_tolstring(L, -2, &size);
+        const std::string key(data, size);  // a NUL inside fails is_header_name, not truncated
+        const std::string field = "headers." + printable(key);
         if (!is_header_name(key)) throw_option(field, "is not a valid HTTP header name");
         if (is_reserved_header(key)) throw_option(field, "is written by the client itself");
         std::string value = option_string(L, field);

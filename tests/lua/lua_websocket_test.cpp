@@ -28,6 +28,7 @@ TEST(LuaWebSocket, BadOptionsRaiseClearErrors) {
               "header value type" + bad + "'headers.X-A' must be a string)\n"
               "header name" + bad + "'headers.X A' is not a valid HTTP header name)\n"
               "header name type" + bad + "'headers' names must be strings)\n"
+              "header name nul" + bad + "'headers.X?Y' is not a valid HTTP header name)\n"
               "header crlf" + bad + "'headers.X-A' must not hold CR, LF or NUL)\n"
               "header reserved" + bad + "'headers.host' is written by the client itself)\n"
               "broker transport" + bad + "'reconnect.brokers[1].transport' must be \"tcp\" or \"ws\")\n"
