@@ -1,12 +1,16 @@
 #include "client_options.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -80,7 +84,91 @@ double option_multiplier(lua_State* L, std::string_view name) {
     return value;
 }
 
-// {host = "name or address", port = 1..65535 (1883), secure = boolean (false)} on top of the stack.
+// transport = "tcp" (the default) or "ws": MQTT over WebSockets; connect()'s `secure` (or a broker's) makes it wss.
+TransportKind option_transport(lua_State* L, std::string_view name) {
+    const std::string value = option_string(L, name);
+    if (value == "ws") return TransportKind::websocket;
+    if (value == "tcp") return TransportKind::tcp;
+    if (value == "wss") throw_option(name, "\"wss\" is transport = \"ws\" with connect()'s secure = true");
+    throw_option(name, "must be \"tcp\" or \"ws\"");
+}
+
+// path = the HTTP request path of WebSocket connections: starts with '/', no spaces or control characters.
+std::string option_ws_path(lua_State* L, std::string_view name) {
+    std::string value = option_string(L, name);
+    const bool printable = std::all_of(value.begin(), value.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u != 0x7F;
+    });
+    if (!value.starts_with('/') || !printable) throw_option(name, "must start with '/' and hold no spaces or control characters");
+    return value;
+}
+
+// A header name is an HTTP token; a value holds no CR, LF or NUL (they would end or split the header).
+bool is_header_name(std::string_view name) {
+    constexpr std::string_view separators = "()<>@,;:\\\"/[]?={} \t";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u < 0x7F && separators.find(c) == std::string_view::npos;
+    });
+}
+
+// `text` for an error message: control characters and bytes above 0x7E as '?' (a NUL would end it).
+std::string printable(std::string_view text) {
+    std::string out(text);
+    std::replace_if(out.begin(), out.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u >= 0x7F;
+    }, '?');
+    return out;
+}
+
+// The headers the client writes itself (include/nmqtt/options.hpp, WebSocketOptions::headers).
+bool is_reserved_header(std::string_view name) {
+    constexpr std::string_view reserved[] = {"host", "upgrade", "connection", "sec-websocket-key",
+                                             "sec-websocket-version", "sec-websocket-protocol"};
+    return std::any_of(std::begin(reserved), std::end(reserved), [&](std::string_view r) {
+        return r.size() == name.size() && std::equal(r.begin(), r.end(), name.begin(), [](char a, char b) {
+                   return a == static_cast<char>(std::tolower(static_cast<unsigned char>(b)));
+               });
+    });
+}
+
+// headers = {["Name"] = "value", ...}: extra headers of the WebSocket Upgrade request, sent sorted by name.
+std::vector<std::pair<std::string, std::string>> option_headers(lua_State* L) {
+    if (lua_type(L, -1) != LUA_TTABLE) throw_option("headers", "must be a table of header name = string value");
+    const int table = lua_absindex(L, -1);
+    std::vector<std::pair<std::string, std::string>> headers;
+    lua_pushnil(L);
+    while (lua_next(L, table) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) throw_option("headers", "names must be strings");
+        std::size_t size = 0;
+        const char* data = lua_tolstring(L, -2, &size);
+        const std::string key(data, size);  // a NUL inside fails is_header_name, not truncated
+        const std::string field = "headers." + printable(key);
+        if (!is_header_name(key)) throw_option(field, "is not a valid HTTP header name");
+        if (is_reserved_header(key)) throw_option(field, "is written by the client itself");
+        std::string value = option_string(L, field);
+        if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+            throw_option(field, "must not hold CR, LF or NUL");
+        }
+        headers.emplace_back(key, std::move(value));
+        lua_pop(L, 1);
+    }
+    std::sort(headers.begin(), headers.end());
+    return headers;
+}
+
+bool apply_websocket_option(lua_State* L, std::string_view name, ClientOptions& o) {
+    if (name == "transport") o.transport = option_transport(L, name);
+    else if (name == "path") o.websocket.path = option_ws_path(L, name);
+    else if (name == "headers") o.websocket.headers = option_headers(L);
+    else return false;
+    return true;
+}
+
+// {host = "name or address", port = 1..65535 (1883), secure = boolean (false), transport = "tcp" | "ws",
+// path = "/..."} on top of the stack.
 BrokerAddress option_broker(lua_State* L, std::string_view name) {
     if (lua_type(L, -1) != LUA_TTABLE) throw_option(name, "must be a table {host=, port=, secure=}");
     const int table = lua_absindex(L, -1);
@@ -93,6 +181,8 @@ BrokerAddress option_broker(lua_State* L, std::string_view name) {
         if (key == "host") broker.host = option_nonempty_string(L, field);
         else if (key == "port") broker.port = static_cast<std::uint16_t>(option_integer(L, field, 1, 65535));
         else if (key == "secure") broker.secure = option_boolean(L, field);
+        else if (key == "transport") broker.transport = option_transport(L, field);
+        else if (key == "path") broker.path = option_ws_path(L, field);
         else throw ArgError(options_arg, "unknown option '" + field + "'");
         lua_pop(L, 1);
     }
@@ -222,7 +312,7 @@ bool apply_option(lua_State* L, std::string_view name, ClientOptions& o, bool& v
     else if (name == "clean_resend") o.clean_resend = option_resend(L, name);
     else if (name == "protocol") o.protocol = option_protocol(L);
     else if (apply_v5_option(L, name, o)) v5_given = true;
-    else return apply_tls_option(L, name, o) || apply_reliability_option(L, name, o);
+    else return apply_tls_option(L, name, o) || apply_websocket_option(L, name, o) || apply_reliability_option(L, name, o);
     return true;
 }
 

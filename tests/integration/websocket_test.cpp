@@ -1,6 +1,7 @@
 // MQTT over WebSockets: the handshake helpers (no sockets), scripted WebSocket peers on loopback for every
 // refusal (status, subprotocol, accept key, text and oversized frames) and for ping, close frames and
-// close(), then real brokers (aedes through npm ws) for QoS 0/1/2, a 100 KiB payload and reconnect.
+// close(), then real brokers (aedes through npm ws) for QoS 0/1/2, a 100 KiB payload and reconnect, MQTT.js
+// (npm mqtt) as the other client over ws both ways, and aedes over TLS WebSockets (wss://, the test CA).
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -19,8 +20,10 @@
 #include "client_harness.hpp"
 #include "net/websocket_handshake.hpp"
 #include "nmqtt/options.hpp"
+#include "support/aedes_suite.hpp"
 #include "support/broker_fixtures.hpp"
 #include "support/bytes.hpp"
+#include "support/tls_certs.hpp"
 
 namespace nmqtt::test {
 namespace {
@@ -459,28 +462,7 @@ TEST(WebSocketPeer, mqtt_packets_spanning_frames_and_sharing_one) {
 
 // ---- aedes over npm ws ------------------------------------------------------------------------------------
 
-class WebSocketAedes : public ::testing::Test {
-protected:
-    static void SetUpTestSuite() {
-        try {
-            broker_ = new AedesFixture(AedesOptions{.websocket = true});
-        } catch (const std::exception& e) {
-            skip_reason_ = e.what();
-        }
-    }
-    static void TearDownTestSuite() {
-        delete broker_;
-        broker_ = nullptr;
-    }
-    void SetUp() override {
-        if (broker_ == nullptr) GTEST_SKIP() << skip_reason_;
-        if (!broker_->is_running()) broker_->start();
-    }
-    static AedesFixture* broker_;
-    static std::string skip_reason_;
-};
-AedesFixture* WebSocketAedes::broker_ = nullptr;
-std::string WebSocketAedes::skip_reason_;
+class WebSocketAedes : public AedesSuite<WebSocketAedes> {};
 
 TEST_F(WebSocketAedes, qos_0_1_2_round_trip) {
     auto sub_options = ws_options("ws-sub");
@@ -488,8 +470,8 @@ TEST_F(WebSocketAedes, qos_0_1_2_round_trip) {
     Client pub(ws_options("ws-pub"));
     Recorder received;
     received.attach(sub);
-    ASSERT_TRUE(connect_and_wait(sub, "127.0.0.1", broker_->ws_port())) << sub.last_error_message();
-    ASSERT_TRUE(connect_and_wait(pub, "127.0.0.1", broker_->ws_port())) << pub.last_error_message();
+    ASSERT_TRUE(connect_and_wait(sub, "127.0.0.1", broker().ws_port())) << sub.last_error_message();
+    ASSERT_TRUE(connect_and_wait(pub, "127.0.0.1", broker().ws_port())) << pub.last_error_message();
     ASSERT_TRUE(sub.subscribe("ws/rt", 2));
     ASSERT_TRUE(run_until(sub, [&] { return received.subacks == 1; }));
     Recorder sent;
@@ -516,7 +498,7 @@ TEST_F(WebSocketAedes, payload_of_100_KiB_spans_frames_both_ways) {
     Client client(options);
     Recorder received;
     received.attach(client);
-    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker_->ws_port())) << client.last_error_message();
+    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker().ws_port())) << client.last_error_message();
     ASSERT_TRUE(client.subscribe("ws/large", 1));
     ASSERT_TRUE(run_until(client, [&] { return received.subacks == 1; }));
     std::string payload(100 * 1024, '\0');
@@ -535,8 +517,8 @@ TEST_F(WebSocketAedes, reconnects_after_the_broker_restarts) {
     Client client(options);
     Recorder recorder;
     recorder.attach(client);
-    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker_->ws_port())) << client.last_error_message();
-    broker_->restart();
+    ASSERT_TRUE(connect_and_wait(client, "127.0.0.1", broker().ws_port())) << client.last_error_message();
+    broker().restart();
     // connect_and_wait() took the "connect" callback back: count the new connection by its state.
     ASSERT_TRUE(run_until(client, [&] { return recorder.offlines >= 1 && client.is_connected(); }, 15s))
         << client.last_error_message();
@@ -550,7 +532,7 @@ TEST_F(WebSocketAedes, broker_list_mixes_a_dead_tcp_address_and_a_ws_uri) {
     auto options = test_options("ws-list");  // plain TCP by default
     options.reconnect.enabled = true;
     options.reconnect.initial_delay = 50ms;
-    options.reconnect.brokers = {parse_broker_uri("ws://127.0.0.1:" + std::to_string(broker_->ws_port()) + "/mqtt")};
+    options.reconnect.brokers = {parse_broker_uri("ws://127.0.0.1:" + std::to_string(broker().ws_port()) + "/mqtt")};
     Client client(options);
     Recorder recorder;
     recorder.attach(client);
@@ -559,6 +541,151 @@ TEST_F(WebSocketAedes, broker_list_mixes_a_dead_tcp_address_and_a_ws_uri) {
     ASSERT_TRUE(run_until(client, [&] { return recorder.connects == 1; }, 10s)) << client.last_error_message();
     EXPECT_FALSE(recorder.connfails.empty());
     EXPECT_TRUE(close_and_wait(client));
+}
+
+// ---- MQTT.js (npm mqtt) over ws to aedes, nmqtt on the other side -----------------------------------------
+
+std::string lower_hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (const char c : bytes) {
+        const auto u = static_cast<unsigned char>(c);
+        out += digits[u >> 4];
+        out += digits[u & 0xF];
+    }
+    return out;
+}
+
+// Three payloads: text, every byte value, and one of 20 000 bytes (several WebSocket frames' worth).
+std::vector<std::string> interop_payloads() {
+    std::string every(256, '\0');
+    for (std::size_t i = 0; i < every.size(); ++i) every[i] = static_cast<char>(i);
+    std::string large(20'000, '\0');
+    for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 31 + 7);
+    return {"hello from the other client", every, large};
+}
+
+/// `node mqttjs_client.mjs <modules> ws://127.0.0.1:<port>/mqtt <args...>`.
+Process mqttjs(std::uint16_t ws_port, std::vector<std::string> args) {
+    std::vector<std::string> argv{"node", node_script("mqttjs_client.mjs").string(), require_npm_packages().string(),
+                                  "ws://127.0.0.1:" + std::to_string(ws_port) + "/mqtt"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Process(argv);
+}
+
+TEST_F(WebSocketAedes, mqttjs_subscriber_receives_what_nmqtt_published_over_ws) {
+    const auto payloads = interop_payloads();
+    Process sub = mqttjs(broker().ws_port(), {"sub", "mqttjs-sub", "interop/js-sub", "1", "3"});
+    ASSERT_TRUE(sub.wait_for_stdout("subscribed 1\n", 15s)) << sub.stdout_text() << sub.stderr_text();
+    Client pub(ws_options("nmqtt-pub-to-js"));
+    Recorder recorder;
+    recorder.attach(pub);
+    ASSERT_TRUE(connect_and_wait(pub, "127.0.0.1", broker().ws_port())) << pub.last_error_message();
+    for (const auto& p : payloads) ASSERT_TRUE(pub.publish("interop/js-sub", p, 1));
+    ASSERT_TRUE(run_until(pub, [&] { return recorder.pubacks == 3; }));
+    EXPECT_TRUE(close_and_wait(pub));
+    const auto status = sub.wait_or_kill(15s);
+    EXPECT_EQ(status.exit_code, 0) << sub.stderr_text();
+    std::string expected = "subscribed 1\n";
+    for (const auto& p : payloads) expected += "message interop/js-sub 1 " + lower_hex(p) + "\n";
+    EXPECT_EQ(sub.stdout_text(), expected);
+}
+
+TEST_F(WebSocketAedes, nmqtt_subscriber_receives_what_mqttjs_published_over_ws) {
+    const auto payloads = interop_payloads();
+    auto options = ws_options("nmqtt-sub-from-js");
+    options.max_message_length = 64 * 1024;  // above NodeMCU's 1024 bytes: the large payload comes in whole
+    Client sub(options);
+    Recorder recorder;
+    recorder.attach(sub);
+    ASSERT_TRUE(connect_and_wait(sub, "127.0.0.1", broker().ws_port())) << sub.last_error_message();
+    ASSERT_TRUE(sub.subscribe("interop/js-pub", 1));
+    ASSERT_TRUE(run_until(sub, [&] { return recorder.subacks == 1; }));
+    std::vector<std::string> args{"pub", "mqttjs-pub", "interop/js-pub", "1"};
+    for (const auto& p : payloads) args.push_back(lower_hex(p));
+    Process pub = mqttjs(broker().ws_port(), args);
+    ASSERT_TRUE(run_until(sub, [&] { return recorder.messages.size() == 3; }, 15s))
+        << pub.stderr_text() << sub.last_error_message();
+    EXPECT_EQ(pub.wait_or_kill(15s).exit_code, 0) << pub.stderr_text();
+    EXPECT_EQ(pub.stdout_text(), "published 3\n");
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+        EXPECT_EQ(recorder.messages[i].topic, "interop/js-pub");
+        EXPECT_EQ(recorder.messages[i].qos, 1);
+        EXPECT_EQ(lower_hex(recorder.messages[i].payload), lower_hex(payloads[i])) << "message " << i;
+    }
+    EXPECT_TRUE(close_and_wait(sub));
+}
+
+// ---- aedes over TLS WebSockets (node:https + npm ws) -------------------------------------------------------
+
+class WebSocketAedesTls : public AedesSuite<WebSocketAedesTls> {
+public:
+    static AedesOptions broker_options() { return aedes_wss_options(); }
+};
+
+ClientOptions wss_options(std::string id, const std::filesystem::path& ca) {
+    auto o = ws_options(std::move(id));
+    o.tls.ca_file = ca.string();
+    return o;
+}
+
+TEST_F(WebSocketAedesTls, wss_connection_verified_by_the_test_ca_round_trips_qos_1) {
+    Client client(wss_options("wss-rt", tls_certs().ca_cert));
+    Recorder recorder;
+    recorder.attach(client);
+    // The server certificate names localhost and IP:127.0.0.1: both verify.
+    ASSERT_TRUE(connect_and_wait(client, "localhost", broker().wss_port(), true)) << client.last_error_message();
+    ASSERT_TRUE(client.subscribe("wss/rt", 1));
+    ASSERT_TRUE(run_until(client, [&] { return recorder.subacks == 1; }));
+    ASSERT_TRUE(client.publish("wss/rt", std::string("tls \0 ws", 8), 1));
+    ASSERT_TRUE(run_until(client, [&] { return !recorder.messages.empty() && recorder.pubacks == 1; }));
+    EXPECT_EQ(recorder.messages[0].payload, std::string("tls \0 ws", 8));
+    EXPECT_EQ(recorder.messages[0].qos, 1);
+    EXPECT_TRUE(close_and_wait(client));
+    EXPECT_TRUE(broker().wait_for_log("publish wss-rt wss/rt q1")) << broker().log();
+}
+
+TEST_F(WebSocketAedesTls, wss_uri_in_the_broker_list_connects) {
+    auto options = wss_options("wss-list", tls_certs().ca_cert);
+    options.transport = TransportKind::tcp;  // the URI alone selects WebSockets over TLS
+    options.reconnect.enabled = true;
+    options.reconnect.initial_delay = 20ms;
+    options.reconnect.brokers = {parse_broker_uri("wss://127.0.0.1:" + std::to_string(broker().wss_port()) + "/mqtt")};
+    Client client(options);
+    Recorder recorder;
+    recorder.attach(client);
+    client.connect("127.0.0.1", closed_loopback_port(), false);
+    ASSERT_TRUE(run_until(client, [&] { return recorder.connects == 1; }, 10s)) << client.last_error_message();
+    EXPECT_FALSE(recorder.connfails.empty());
+    EXPECT_TRUE(close_and_wait(client));
+    EXPECT_TRUE(broker().wait_for_log("client connected wss-list")) << broker().log();
+}
+
+TEST_F(WebSocketAedesTls, untrusted_certificate_fails_before_the_upgrade_with_the_reason) {
+    Client client(wss_options("wss-untrusted", tls_certs().other_ca_cert));
+    Recorder recorder;
+    recorder.attach(client);
+    client.connect("localhost", broker().wss_port(), true);
+    ASSERT_TRUE(run_until(client, [&] { return recorder.connects > 0 || !recorder.connfails.empty(); }));
+    EXPECT_EQ(recorder.connects, 0);
+    ASSERT_EQ(recorder.connfails.size(), 1u);
+    EXPECT_EQ(recorder.connfails[0], static_cast<int>(ConnFail::server_not_found));
+    EXPECT_EQ(client.last_error(), Errc::tls_handshake_failed);
+    const auto message = client.last_error_message();
+    EXPECT_NE(message.find("certificate verify failed"), std::string::npos) << message;
+    EXPECT_FALSE(broker().wait_for_log("client connected wss-untrusted", 300ms)) << broker().log();
+}
+
+TEST_F(WebSocketAedesTls, plain_ws_to_the_tls_port_is_refused) {
+    Client client(ws_options("ws-to-wss"));
+    Recorder recorder;
+    recorder.attach(client);
+    client.connect("127.0.0.1", broker().wss_port(), false);
+    ASSERT_TRUE(run_until(client, [&] { return recorder.connects > 0 || !recorder.connfails.empty(); }));
+    EXPECT_EQ(recorder.connects, 0);
+    EXPECT_FALSE(recorder.connfails.empty());
+    EXPECT_EQ(client.last_error(), Errc::websocket_handshake_failed) << client.last_error_message();
+    EXPECT_NE(client.last_error_message().find("(before the response)"), std::string::npos) << client.last_error_message();
 }
 
 }  // namespace

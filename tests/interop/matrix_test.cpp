@@ -27,13 +27,18 @@ std::string topic_of(std::string_view leaf) {
 }
 
 struct Peer {
-    explicit Peer(const std::string& id, std::uint16_t keepalive = 30, bool clean = true) {
+    explicit Peer(const std::string& id, std::uint16_t keepalive = 30, bool clean = true,
+                  TransportKind transport = TransportKind::tcp) {
         ClientOptions o = test_options(id, keepalive);
         o.clean_session = clean;
+        o.transport = transport;
+        if (transport == TransportKind::websocket) o.websocket.path = interop_broker().ws_path();
         client = std::make_unique<Client>(io, std::move(o));
         recorder.attach(*client);
     }
     bool connect() { return connect_and_wait(*client, interop_broker().host(), interop_broker().port()); }
+    /// Over the broker's WebSocket listener (the Peer was made with TransportKind::websocket).
+    bool connect_ws() { return connect_and_wait(*client, interop_broker().host(), interop_broker().ws_port()); }
     bool connect_via(const FaultProxy& proxy) { return connect_and_wait(*client, proxy.host(), proxy.port()); }
     bool subscribe(const std::string& filter, int qos) {
         std::vector<std::uint8_t> granted;
@@ -121,6 +126,54 @@ TEST(Matrix, MixedQosDeliveredAtTheLowerOfPublishAndSubscription) {
     std::vector<int> qos_seen;
     for (const auto& m : sub.recorder.messages) qos_seen.push_back(m.qos);
     EXPECT_EQ(qos_seen, (std::vector<int>{0, 1, 1}));
+}
+
+// ---- over WebSockets (aedes: ws://.../mqtt, RabbitMQ web_mqtt: ws://.../ws; mosquitto has none here) --------
+
+class MatrixWebSocket : public ::testing::TestWithParam<int> {
+protected:
+    void SetUp() override {
+        if (interop_broker().ws_port() == 0) GTEST_SKIP() << interop_broker().name() << " has no WebSocket listener here";
+    }
+};
+
+TEST_P(MatrixWebSocket, RoundTripOverWs) {
+    const int qos = GetParam();
+    Peer sub(client_id("s"), 30, true, TransportKind::websocket);
+    Peer pub(client_id("p"), 30, true, TransportKind::websocket);
+    ASSERT_TRUE(sub.connect_ws()) << sub.client->last_error_message();
+    ASSERT_TRUE(pub.connect_ws()) << pub.client->last_error_message();
+    const std::string topic = topic_of("ws" + std::to_string(qos));
+    ASSERT_TRUE(sub.subscribe(topic, qos));
+    EXPECT_EQ(sub.last_granted, expected_qos(qos));
+    for (int i = 0; i < 10; ++i) {
+        const std::error_code e = pub.publish(topic, "ws" + std::to_string(i), qos);
+        EXPECT_FALSE(e) << e.message();
+    }
+    ASSERT_TRUE(sub.wait_messages(10));
+    ASSERT_EQ(sub.recorder.messages.size(), 10u);
+    for (std::size_t i = 0; i < 10; ++i) {
+        EXPECT_EQ(sub.recorder.messages[i].payload, "ws" + std::to_string(i));  // in order
+        EXPECT_EQ(sub.recorder.messages[i].qos, qos);
+    }
+    EXPECT_EQ(pub.recorder.pubacks, 10);  // "puback" runs once sent at QoS 0, as NodeMCU's does
+    EXPECT_TRUE(close_and_wait(*sub.client) && close_and_wait(*pub.client));
+}
+
+INSTANTIATE_TEST_SUITE_P(Qos, MatrixWebSocket, ::testing::Values(0, 1));
+
+// A TCP subscriber gets what a WebSocket publisher sent: one broker, two transports.
+TEST_F(MatrixWebSocket, WsPublisherReachesATcpSubscriber) {
+    Peer sub(client_id("s"));
+    Peer pub(client_id("p"), 30, true, TransportKind::websocket);
+    ASSERT_TRUE(sub.connect());
+    ASSERT_TRUE(pub.connect_ws()) << pub.client->last_error_message();
+    const std::string topic = topic_of("ws-tcp");
+    ASSERT_TRUE(sub.subscribe(topic, 1));
+    EXPECT_FALSE(pub.publish(topic, "across transports", 1));
+    ASSERT_TRUE(sub.wait_messages(1));
+    EXPECT_EQ(sub.recorder.messages[0].payload, "across transports");
+    EXPECT_TRUE(close_and_wait(*sub.client) && close_and_wait(*pub.client));
 }
 
 // ---- retained messages -----------------------------------------------------------------------------------
@@ -280,6 +333,23 @@ TEST(Matrix, CliPubAtQos2CompletesAndSubReceives) {
     }
     ASSERT_TRUE(sub.wait_for(10s).has_value()) << sub.stdout_text() << sub.stderr_text();
     EXPECT_NE(sub.stdout_text().find("via cli"), std::string::npos) << sub.stdout_text();
+}
+
+TEST(Matrix, CliSubAndPubOverWsWithTheBrokersPath) {
+    const InteropBroker& b = interop_broker();
+    if (b.ws_port() == 0) GTEST_SKIP() << b.name() << " has no WebSocket listener here";
+    const std::string port = std::to_string(b.ws_port());
+    const std::string topic = topic_of("cli-ws");
+    Process sub({NMQTT_CLI_PATH, "sub", "--ws", "--ws-path", b.ws_path(), "-h", b.host(), "-p", port, "-t", topic,
+                 "-q", "1", "-C", "1", "-d"});
+    ASSERT_TRUE(sub.wait_for_stderr("subscribed to", 10s)) << sub.stdout_text() << sub.stderr_text();
+    // -L's path is the topic, as in mosquitto_pub: the request path comes from --ws-path.
+    const ProcessResult pub = run_process({NMQTT_CLI_PATH, "pub", "-L", "ws://" + b.host() + ":" + port + "/" + topic,
+                                           "--ws-path", b.ws_path(), "-m", "cli over ws", "-q", "1"},
+                                          15s);
+    EXPECT_TRUE(pub.status.success()) << pub.err;
+    ASSERT_TRUE(sub.wait_for(10s).has_value()) << sub.stdout_text() << sub.stderr_text();
+    EXPECT_EQ(sub.stdout_text(), "cli over ws\n");
 }
 
 TEST(Matrix, LuaScriptPublishesAtQos2AndReceivesItsMessage) {

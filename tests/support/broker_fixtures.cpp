@@ -82,6 +82,10 @@ std::filesystem::path require_npm_packages() {
 
 // ---- aedes ----
 
+std::filesystem::path node_script(std::string_view file) {
+    return std::filesystem::path(aedes_script).parent_path() / file;
+}
+
 AedesFixture::AedesFixture(AedesOptions options) : options_(options), dir_("nmqtt-aedes") {
     if (options_.start) start();
 }
@@ -98,6 +102,10 @@ void AedesFixture::start() {
     const auto modules = require_npm_packages();
     std::vector<std::string> argv{"node", aedes_script, modules.string(), "--port", std::to_string(port_)};
     if (options_.websocket) argv.insert(argv.end(), {"--ws-port", std::to_string(ws_port_)});
+    if (!options_.wss_cert.empty()) {
+        argv.insert(argv.end(), {"--wss-port", std::to_string(wss_port_), "--cert", options_.wss_cert.string(),
+                                 "--key", options_.wss_key.string()});
+    }
     ProcessOptions po;
     po.stdout_file = dir_ / "aedes.log";
     po.stderr_file = dir_ / "aedes.log";
@@ -114,13 +122,14 @@ void AedesFixture::start() {
         std::this_thread::sleep_for(200ms);
     }
     if (!process_) throw std::runtime_error("aedes did not start; output:\n" + tail(log()));
-    static const std::regex ready(R"(aedes (\S+) listening mqtt=(\d+) ws=(\d+))");
+    static const std::regex ready(R"(aedes (\S+) listening mqtt=(\d+) ws=(\d+) wss=(\d+))");
     std::smatch m;
     const std::string text = log().substr(before);
     if (!std::regex_search(text, m, ready)) throw std::runtime_error("aedes: no ready line:\n" + tail(text));
     version_ = m[1];
     port_ = static_cast<std::uint16_t>(std::stoi(m[2]));
     ws_port_ = static_cast<std::uint16_t>(std::stoi(m[3]));
+    wss_port_ = static_cast<std::uint16_t>(std::stoi(m[4]));
 }
 
 void AedesFixture::stop() {
@@ -259,8 +268,11 @@ void RabbitNode::start() {
     po.stdout_file = base_ / "server.out";
     po.stderr_file = base_ / "server.out";
     process_ = std::make_unique<Process>(std::vector<std::string>{rabbit_server}, po);
-    const bool up = wait_until([&] { return !process_->running() || can_connect(host_, mqtt_port_); },
-                               rabbit_start_timeout, 50ms);
+    // web_mqtt opens its listener after the MQTT one: wait for both.
+    const auto listening = [&] {
+        return can_connect(host_, mqtt_port_) && (ws_port_ == 0 || can_connect(host_, ws_port_));
+    };
+    const bool up = wait_until([&] { return !process_->running() || listening(); }, rabbit_start_timeout, 50ms);
     if (up && process_->running()) return;
     process_->wait_or_kill(0ms, 2000ms);
     process_.reset();

@@ -31,9 +31,16 @@ namespace nmqtt::test {
 /// PATH and npm_dir() holds aedes. Returns npm_dir() / "node_modules".
 std::filesystem::path require_npm_packages();
 
+/// Path of a Node script of tests/support/brokers (e.g. "mqttjs_client.mjs", MQTT.js as a peer).
+[[nodiscard]] std::filesystem::path node_script(std::string_view file);
+
 struct AedesOptions {
     /// Adds a WebSocket listener (npm ws) on 127.0.0.1:ws_port(), path /mqtt.
     bool websocket = false;
+    /// Adds a TLS WebSocket listener (node:https + npm ws) on 127.0.0.1:wss_port(), path /mqtt, serving this
+    /// PEM certificate (chain) and key, e.g. tls_certs().server_cert / server_key. Empty: none.
+    std::filesystem::path wss_cert{};
+    std::filesystem::path wss_key{};
     /// Start in the constructor. When false, call start() yourself.
     bool start = true;
 };
@@ -60,6 +67,7 @@ public:
     [[nodiscard]] const std::string& host() const noexcept { return host_; }
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
     [[nodiscard]] std::uint16_t ws_port() const noexcept { return ws_port_; }  ///< 0 unless websocket
+    [[nodiscard]] std::uint16_t wss_port() const noexcept { return wss_port_; }  ///< 0 unless wss_cert
     [[nodiscard]] pid_t pid() const noexcept;
     [[nodiscard]] const std::string& version() const noexcept { return version_; }  ///< e.g. "1.2.0"
     [[nodiscard]] std::string log() const;
@@ -71,6 +79,7 @@ private:
     std::string host_ = "127.0.0.1";
     std::uint16_t port_ = 0;
     std::uint16_t ws_port_ = 0;
+    std::uint16_t wss_port_ = 0;
     std::string version_;
     std::unique_ptr<Process> process_;
 };
