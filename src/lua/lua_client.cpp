@@ -11,6 +11,15 @@ namespace nmqtt::lua {
 
 namespace {
 
+/// A completion's `err`: nil when `message` is empty (success), else the message.
+void push_error(lua_State* L, const std::string& message) {
+    if (message.empty()) {
+        lua_pushnil(L);
+    } else {
+        lua_pushlstring(L, message.data(), message.size());
+    }
+}
+
 // The options table's Authentication Method and first data; each challenge goes to the "auth" callback.
 class LuaAuthenticator final : public Authenticator {
 public:
@@ -77,11 +86,7 @@ bool LuaClient::reauthenticate(lua_State* L, std::string data, lua_Integer key) 
         const std::string message = error ? error.message() : std::string();
         call_lua([&](lua_State* state) {
             if (!push_completion(state, key)) return;
-            if (error) {
-                lua_pushlstring(state, message.data(), message.size());
-            } else {
-                lua_pushnil(state);
-            }
+            push_error(state, message);
             lua_call(state, 2, 0);
         });
     });
@@ -464,11 +469,7 @@ void LuaClient::complete_ack(lua_Integer key, const Acknowledgement& ack, const 
     const std::string message = ack.error ? ack.error.message() : std::string();
     call_lua([&](lua_State* L) {
         if (!push_completion(L, key)) return;
-        if (ack.error) {
-            lua_pushlstring(L, message.data(), message.size());
-        } else {
-            lua_pushnil(L);
-        }
+        push_error(L, message);
         lua_pushinteger(L, ack.packet_id);
         if (filters.empty()) {
             lua_pushinteger(L, ack.reason_code);
@@ -493,11 +494,7 @@ void LuaClient::complete(lua_Integer key, std::error_code error, PacketId packet
     const std::string message = error ? error.message() : std::string();
     call_lua([&](lua_State* L) {
         if (!push_completion(L, key)) return;
-        if (error) {
-            lua_pushlstring(L, message.data(), message.size());
-        } else {
-            lua_pushnil(L);
-        }
+        push_error(L, message);
         lua_pushinteger(L, packet_id);
         if (filters == nullptr) {
             lua_call(L, 3, 0);
