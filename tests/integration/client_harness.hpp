@@ -83,6 +83,13 @@ inline ClientOptions test_options(std::string client_id, std::uint16_t keepalive
     return o;
 }
 
+/// test_options() speaking MQTT 5.0.
+inline ClientOptions v5_options(std::string client_id, std::uint16_t keepalive = 30) {
+    ClientOptions o = test_options(std::move(client_id), keepalive);
+    o.protocol = protocol::ProtocolVersion::v5;
+    return o;
+}
+
 /// Connects and runs until connected (true) or failed / timed out (false).
 inline bool connect_and_wait(Client& client, const std::string& host, std::uint16_t port, bool secure = false) {
     bool connected = false;

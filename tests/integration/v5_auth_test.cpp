@@ -41,8 +41,7 @@ public:
 };
 
 ClientOptions auth_options(std::shared_ptr<Authenticator> a) {
-    ClientOptions o = test_options("auth", 30);
-    o.protocol = protocol::ProtocolVersion::v5;
+    ClientOptions o = v5_options("auth");
     o.authenticator = std::move(a);
     return o;
 }

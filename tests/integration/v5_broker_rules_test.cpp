@@ -22,12 +22,6 @@
 namespace nmqtt::test {
 namespace {
 
-ClientOptions v5_options(std::string id) {
-    auto o = test_options(std::move(id));
-    o.protocol = protocol::ProtocolVersion::v5;
-    return o;
-}
-
 /// A persistent session (Clean Start 0) that outlives the connection by `expiry` seconds.
 ClientOptions persistent_options(std::string id, std::uint32_t expiry) {
     auto o = v5_options(std::move(id));

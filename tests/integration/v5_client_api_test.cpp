@@ -16,12 +16,6 @@
 namespace nmqtt::test {
 namespace {
 
-ClientOptions v5_options(std::string id) {
-    auto o = test_options(std::move(id));
-    o.protocol = protocol::ProtocolVersion::v5;
-    return o;
-}
-
 std::vector<std::string> mosquitto_sub_args(const MosquittoFixture& broker, const std::string& id,
                                             std::vector<std::string> args) {
     std::vector<std::string> argv{"mosquitto_sub", "-V", "mqttv5", "-h", broker.host(), "-p",

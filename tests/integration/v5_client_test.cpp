@@ -13,12 +13,6 @@
 namespace nmqtt::test {
 namespace {
 
-ClientOptions v5_options(std::string id) {
-    auto o = test_options(std::move(id));
-    o.protocol = protocol::ProtocolVersion::v5;
-    return o;
-}
-
 struct PropsMessage {
     std::string topic;
     std::string payload;

@@ -14,16 +14,10 @@
 namespace nmqtt::test {
 namespace {
 
-ClientOptions v5(std::string id) {
-    ClientOptions o = test_options(std::move(id));
-    o.protocol = protocol::ProtocolVersion::v5;
-    return o;
-}
-
 TEST(V5Request, MQTT_4_10_responses_matched_by_correlation_data_and_a_timeout) {
     MosquittoFixture broker;
     asio::io_context io;
-    Client responder(io, v5("responder"));
+    Client responder(io, v5_options("responder"));
     responder.on_message([](Client& c, const MessageView& m) {
         const auto topic = m.properties.response_topic();
         const auto correlation = m.properties.correlation_data();
@@ -37,7 +31,7 @@ TEST(V5Request, MQTT_4_10_responses_matched_by_correlation_data_and_a_timeout) {
     responder.subscribe("svc/echo", 1, [&](Client&) { subscribed = true; });
     ASSERT_TRUE(run_until(io, [&] { return subscribed; }));
 
-    Client client(io, v5("requester"));
+    Client client(io, v5_options("requester"));
     int stray = 0;
     client.on_message([&](Client&, const MessageView&) { ++stray; });
     ASSERT_TRUE(connect_and_wait(client, broker.host(), broker.port()));

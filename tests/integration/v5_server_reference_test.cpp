@@ -35,8 +35,7 @@ ByteVector with_reference(std::uint8_t type, std::uint8_t reason, std::uint16_t 
 }
 
 ClientOptions v5_reconnecting(std::string id, bool reconnect) {
-    ClientOptions o = test_options(std::move(id), 30);
-    o.protocol = protocol::ProtocolVersion::v5;
+    ClientOptions o = v5_options(std::move(id));
     o.reconnect.enabled = reconnect;
     o.reconnect.initial_delay = 50ms;
     o.reconnect.max_delay = 100ms;
