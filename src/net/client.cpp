@@ -461,7 +461,7 @@ struct Client::Impl final : net::ConnectionObserver {
             (void)completions_.take(tag);
             return fail(result.error());
         }
-        connection_.kick();
+        connection_.flush_soon();
         return true;
     }
 
@@ -596,7 +596,7 @@ bool Client::reauthenticate(ReauthCompletion done) {
     if (auto ec = session.reauthenticate(i.authenticator_->initial_data(true), now())) return i.fail(ec);
     i.reauthenticating_ = true;
     i.reauthenticated_ = std::move(done);
-    i.connection_.kick();
+    i.connection_.flush_soon();
     return true;
 }
 
@@ -657,7 +657,7 @@ bool Client::publish(std::string_view topic, std::string_view payload, int qos, 
         return i.fail(result.error());
     }
     if (on_puback) i.puback_.set(std::move(on_puback));
-    i.connection_.kick();
+    i.connection_.flush_soon();
     return true;
 }
 
@@ -704,7 +704,7 @@ bool Client::subscribe(std::span<const std::pair<std::string, int>> filters, Cal
         return i.fail(result.error());
     }
     if (on_suback) i.suback_.set(std::move(on_suback));
-    i.connection_.kick();
+    i.connection_.flush_soon();
     return true;
 }
 
@@ -723,7 +723,7 @@ bool Client::unsubscribe(std::span<const std::string> filters, Callback on_unsub
         return i.fail(result.error());
     }
     if (on_unsuback) i.unsuback_.set(std::move(on_unsuback));
-    i.connection_.kick();
+    i.connection_.flush_soon();
     return true;
 }
 

@@ -270,6 +270,18 @@ void Connection::kick() {
     schedule_drain();
 }
 
+void Connection::flush_soon() {
+    persist();  // a request is durable when the call returns; only its write waits
+    if (draining_ || flush_posted_) return;  // a callback's request: the I/O step settles once it returns
+    flush_posted_ = true;
+    asio::post(io_, [this, alive = alive_] {
+        if (!*alive) return;
+        flush_posted_ = false;
+        drain_step(nullptr);
+        settle();
+    });
+}
+
 // Brings I/O in line with the session: write what is pending, read while it wants input, timer at its deadline.
 void Connection::settle() {
     persist();
@@ -615,13 +627,36 @@ void Connection::start_write() {
         start_frame_write(*t);
         return;
     }
-    const Bytes output = session_.pending_output();  // stable until consume_output()
+    Bytes output = session_.pending_output();  // stable until consume_output()
     if (output.empty()) return;
+    // Connected only: a CONNECT or DISCONNECT written inline would end the connecting or closing state inside
+    // the request that queued it (close() from a callback, then connect(), rely on it lasting until the loop).
+    if (!t->stream.is_tls() && session_.state() == session::State::connected) {
+        if (write_now(*t, output) == output.size()) return;
+        output = session_.pending_output();  // the rest
+        if (output.empty()) return;
+    }
     t->writing = true;
     t->stream.async_write(asio::buffer(output.data(), output.size()),
                           [self = t->shared_from_this()](std::error_code ec, std::size_t n) {
                               if (self->owner != nullptr) self->owner->on_written(*self, ec, n);
                           });
+}
+
+// Plain TCP: as much of `output` as the socket takes at once, written here rather than through an Asio
+// operation whose completion would cost the loop one more turn (and an epoll_wait) per write. Returns the
+// bytes written; the rest, or everything after an error, goes through async_write, which reports errors.
+std::size_t Connection::write_now(Transport& t, Bytes output) {
+    auto& socket = t.stream.socket();
+    std::error_code error;
+    if (!socket.non_blocking()) socket.non_blocking(true, error);
+    if (error) return 0;
+    const std::size_t n = socket.write_some(asio::buffer(output.data(), output.size()), error);
+    if (error || n == 0) return 0;
+    t.wrote_since_quickack = true;
+    session_.consume_output(n, now());
+    if (session_.has_events()) schedule_drain();  // QoS 0 completions, events of a DISCONNECT written
+    return n;
 }
 
 // WebSocket: a waiting pong first, else the next (up to 16 KiB) of the session's output in one masked binary

@@ -87,6 +87,10 @@ public:
     /// To be called after each request made on session(): starts a write, re-arms the timer, and has events
     /// drained (through the io_context, never inline).
     void kick();
+    /// The same for publish, subscribe, unsubscribe and re-authentication: the write is left to a handler
+    /// posted once, so that every request made in one handler (a loop of publishes, a callback answering a
+    /// batch of acknowledgements) leaves in one write instead of the first alone and the rest after it.
+    void flush_soon();
 
     /// Why the last connection attempt failed or the last connection ended (empty while none did).
     [[nodiscard]] std::error_code last_error() const noexcept { return last_error_; }
@@ -105,6 +109,7 @@ private:
     void settle();
     void arm_timer();
     void start_write();
+    std::size_t write_now(Transport& t, Bytes output);
     void start_read();
     void teardown() noexcept;
     void fail_transport(std::error_code error, std::string detail);
@@ -150,6 +155,7 @@ private:
     std::string last_error_message_;
     bool draining_ = false;
     bool drain_posted_ = false;
+    bool flush_posted_ = false;
 };
 
 }  // namespace nmqtt::net

@@ -403,6 +403,8 @@ void Session::consume_output(std::size_t n, TimePoint now) {
     }
 }
 
+bool Session::has_events() const noexcept { return !impl_->events.empty(); }
+
 std::optional<Event> Session::poll_event() {
     auto& s = *impl_;
     if (s.events.empty()) return std::nullopt;

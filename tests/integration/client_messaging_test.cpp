@@ -2,8 +2,15 @@
 // the independent other end), retained messages, several filters at once with granted QoS, wildcards,
 // keepalive, overflow, large messages, persistent sessions, and the bound on queued output.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <thread>
 #include <set>
 #include <sstream>
 #include <string>
@@ -382,6 +389,92 @@ TEST(MessagingTest, BurstsAndPausesCrossBothReadModes) {
         ASSERT_EQ(payload.substr(0, numbered(i).size()), numbered(i)) << i;
     }
     EXPECT_FALSE(r.ended());
+}
+
+// A listener that answers the CONNECT and then reports, from the first read() of the client's bytes after
+// it, how many PUBLISH packets that one read held. One accepted connection, plain POSIX, 5 s bounds.
+class FirstReadCounter {
+public:
+    FirstReadCounter() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        const bool ok = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                        ::listen(fd_, 1) == 0 && ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+        if (!ok) throw std::runtime_error("FirstReadCounter: cannot listen");
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    FirstReadCounter(const FirstReadCounter&) = delete;
+    FirstReadCounter& operator=(const FirstReadCounter&) = delete;
+    ~FirstReadCounter() {
+        if (thread_.joinable()) thread_.join();
+        ::close(fd_);
+    }
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] bool finished() const noexcept { return finished_.load(); }
+    /// PUBLISH packets in the first read after the CONNECT (joins the server thread), -1 on a failure.
+    int publishes_in_first_read() {
+        if (thread_.joinable()) thread_.join();
+        return count_;
+    }
+
+private:
+    static bool readable(int fd) {
+        pollfd p{fd, POLLIN, 0};
+        return ::poll(&p, 1, 5000) == 1;
+    }
+    void serve() {
+        struct Done {
+            std::atomic<bool>& flag;
+            ~Done() { flag = true; }
+        } done{finished_};
+        if (!readable(fd_)) return;
+        const int c = ::accept(fd_, nullptr, nullptr);
+        std::array<std::uint8_t, 4096> buffer{};
+        // The CONNECT (a small packet, read whole), then the CONNACK.
+        if (c < 0 || !readable(c) || ::read(c, buffer.data(), buffer.size()) <= 0 || buffer[0] != 0x10) {
+            ::close(c);
+            return;
+        }
+        const std::array<std::uint8_t, 4> connack{0x20, 0x02, 0x00, 0x00};
+        if (::write(c, connack.data(), connack.size()) == 4 && readable(c)) {
+            const auto n = ::read(c, buffer.data(), buffer.size());
+            count_ = 0;
+            // Walk the packets (remaining lengths below 128 here); count the PUBLISHes.
+            for (ssize_t at = 0; at + 1 < n; at += 2 + buffer[static_cast<std::size_t>(at) + 1]) {
+                if ((buffer[static_cast<std::size_t>(at)] & 0xF0) == 0x30) ++count_;
+            }
+        }
+        ::close(c);
+    }
+
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    int count_ = -1;
+    std::atomic<bool> finished_{false};
+    std::thread thread_;
+};
+
+// Publishes made one after another outside any callback (here before the loop runs again) leave in one
+// write: the first is not sent alone with the rest behind it, which would split a window of messages into
+// two bursts for good (each burst's acknowledgements free the slots of the next).
+TEST(MessagingTest, PublishesMadeTogetherLeaveInOneWrite) {
+    FirstReadCounter peer;
+    Client client(test_options("batch", 0));
+    bool connected = false;
+    client.on(Event::connect, [&](Client&) { connected = true; });
+    client.connect("127.0.0.1", peer.port());
+    ASSERT_TRUE(run_until(client, [&] { return connected; }));
+    constexpr int count = 10;
+    for (int i = 0; i < count; ++i) ASSERT_TRUE(client.publish("t", "payload", 0, false));
+    // Time for a write made inside publish() to reach the peer before the others could follow it.
+    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(run_until(client, [&] { return peer.finished(); }));
+    EXPECT_EQ(peer.publishes_in_first_read(), count);
+    client.close();
 }
 
 }  // namespace

@@ -340,6 +340,8 @@ public:
 
     /// Returns the oldest pending event, if any. Views inside are valid until the next handle_bytes().
     [[nodiscard]] std::optional<Event> poll_event();
+    /// True while poll_event() has an event to return.
+    [[nodiscard]] bool has_events() const noexcept;
 
     /// Returns the oldest durable-state change not yet taken (only with options().track_store_changes).
     [[nodiscard]] std::optional<StoreChange> poll_store_change();
