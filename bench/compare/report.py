@@ -369,12 +369,63 @@ def join_sections(parts):
     return "\n".join((f"{head}\n{body}" if head else body) for head, body in parts)
 
 
+def row_label(line):
+    return line.split(" | ")[0][2:]
+
+
+def tables_of(lines):
+    """{header line: (index of the header, index after the last row)} of the Markdown tables in `lines`."""
+    found = {}
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("| ") and i + 1 < len(lines) and lines[i + 1].startswith("|---"):
+            end = i + 2
+            while end < len(lines) and lines[end].startswith("| "):
+                end += 1
+            found[lines[i]] = (i, end)
+            i = end
+        else:
+            i += 1
+    return found
+
+
+def merge_tables(old_body, text):
+    """A section's old body with the rows of the tables in `text` put in place of the old rows of the same
+    labels (first cell), in the table with the same header; the others stay. A table of `text` that the
+    old body lacks is appended with the paragraph before it."""
+    lines = old_body.split("\n")
+    new_lines = text.split("\n")
+    for header, (start, end) in tables_of(new_lines).items():
+        rows = new_lines[start + 2:end]
+        labels = {row_label(r) for r in rows}
+        old_tables = tables_of(lines)
+        if header not in old_tables:
+            caption = new_lines[start - 2] if start >= 2 and not new_lines[start - 2].startswith("|") else ""
+            while lines and lines[-1] == "":
+                lines.pop()
+            lines += ([""] + ([caption, ""] if caption else []) + new_lines[start:end] + [""])
+            continue
+        o_start, o_end = old_tables[header]
+        old_rows = lines[o_start + 2:o_end]
+        kept = [r for r in old_rows if row_label(r) not in labels]
+        first = next((i for i, r in enumerate(old_rows) if row_label(r) in labels), None)
+        at = len(kept) if first is None else sum(1 for r in old_rows[:first] if row_label(r) not in labels)
+        lines[o_start + 2:o_end] = kept[:at] + rows + kept[at:]
+    return "\n".join(lines)
+
+
 def merge(old, sections, goals, goals_heading, stamp, stamp_key):
-    """The page `old` with this run's sections (title -> text) replaced or added before "How to read this",
+    """The page `old` with this run's table rows put in place of the old rows of the same labels (sections
+    this run adds go before "How to read this"),
     this run's goal lines replaced or appended (those whose rows were all measured here), the notes refreshed,
     and the paragraph starting with `stamp_key` in the preamble replaced by `stamp`."""
     parts = split_sections(old)
-    paragraphs = [p for p in parts[0][1].split("\n\n") if not p.startswith(stamp_key)]
+    def stale(paragraph):  # the note of an earlier merge whose rows this one measures again, all of them
+        if not (paragraph.startswith("Rows ") and " merged in " in paragraph):
+            return False
+        return set(paragraph[5:paragraph.index(" merged in ")].split()) <= set(stamp_key[5:-10].split())
+
+    paragraphs = [p for p in parts[0][1].split("\n\n") if not stale(p)]
     at = next((i + 1 for i, p in enumerate(paragraphs) if p.startswith("Machine:")), len(paragraphs))
     paragraphs.insert(at, stamp)
     parts[0][1] = "\n\n".join(paragraphs)
@@ -395,7 +446,7 @@ def merge(old, sections, goals, goals_heading, stamp, stamp_key):
     for title, text in sections.items():
         found = [part for part in parts if part[0] == f"### {title}"]
         if found:
-            found[0][1] = f"\n{text}\n"
+            found[0][1] = merge_tables(found[0][1], text)
         else:
             parts.insert(notes_at, [f"### {title}", f"\n{text}\n"])
             notes_at += 1

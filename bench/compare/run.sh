@@ -58,7 +58,7 @@ while [ $# -gt 0 ]; do
     --libs) LIBS=$2; shift 2 ;;
     --save) SAVE=$2; shift 2 ;;
     --rows) ONLY_ROWS=" $2 "; shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
