@@ -344,11 +344,16 @@ NOTES = """## How to read this
   ws/TCP ratio isolates the transport. The main broker is a private **RabbitMQ** node (rabbitmq_mqtt and
   rabbitmq_web_mqtt on `/ws`, started by the script on loopback with its own epmd); **aedes** (npm `ws` on
   `/mqtt`) follows as a second set of rows: Node's `ws` there writes one frame and one TCP segment per MQTT
-  packet, so aedes, not the client, bounds those rows. **mqttjs** is MQTT.js 5 (bench/compare/mqttjs_peer.mjs,
-  the peers' command line and report; TCP_NODELAY set over TCP), with the WebSocket permessage-deflate offer
-  of npm `ws` turned off: RabbitMQ accepts it, and compressing every frame costs MQTT.js over ten times its
-  CPU per message (`--ws-deflate` keeps it); nmqtt does not offer compression. RabbitMQ 3.10 speaks MQTT
-  3.1.1 only, so these rows do not run `-V 5`.
+  packet, so a client that keeps up wakes and reads once per message (nmqtt-ws: 0.65 recvfrom and 0.65
+  epoll_wait per QoS 0 message, against 0.055 over TCP), which multiplies its CPU per message and, on a
+  2-core machine, competes with the one-threaded broker; those rows measure aedes as much as the client.
+  **mqttjs** is MQTT.js 5 (bench/compare/mqttjs_peer.mjs, the peers' command line and report; TCP_NODELAY
+  set over TCP), with the WebSocket permessage-deflate offer of npm `ws` turned off: RabbitMQ accepts it, and
+  compressing every frame costs MQTT.js over ten times its CPU per message (`--ws-deflate` keeps it); nmqtt
+  does not offer compression. RabbitMQ 3.10 speaks MQTT
+  3.1.1 only, so these rows do not run `-V 5`. MQTT.js over TCP against aedes waits about 44 ms per QoS 1
+  round trip (aedes leaves Nagle's algorithm on; nmqtt over TCP against the same aedes does not stall), so
+  that row ends at its timeout with fewer samples.
 """
 
 

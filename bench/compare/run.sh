@@ -390,7 +390,7 @@ MACHINE="$(nproc) cores, ${cpu_model:-unknown CPU}, Linux $(uname -r), ${mosquit
 if [ -n "${WS_PORTS[rabbitmq]:-}" ]; then
   MACHINE+=", RabbitMQ $(dpkg-query -W -f='${Version}' rabbitmq-server 2>/dev/null || echo '?') (web_mqtt)"
 fi
-npm_version() { sed -n 's/^  "version": "\(.*\)",$/\1/p' "$NPM_DIR/node_modules/$1/package.json" 2>/dev/null; }
+npm_version() { sed -n 's/^[[:space:]]*"version": "\(.*\)",$/\1/p' "$NPM_DIR/node_modules/$1/package.json" 2>/dev/null; }
 [ -n "${WS_PORTS[aedes]:-}" ] && MACHINE+=", aedes $(npm_version aedes)"
 [ -n "${WS_PROG[mqttjs]:-}" ] && MACHINE+=", Node.js $(node --version), MQTT.js $(npm_version mqtt)"
 OUT_MD=/dev/null
