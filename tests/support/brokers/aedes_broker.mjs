@@ -1,9 +1,10 @@
 // A private aedes broker for the test suite (tests/support/broker_fixtures.*).
-// Usage: node aedes_broker.mjs <node_modules dir> [--port N] [--ws-port N] [--wss-port N --cert F --key F]
+// Usage: node aedes_broker.mjs <node_modules dir> [--port N] [--ws-port N] [--wss-port N --cert F --key F] [--quiet]
 //   N = 0 picks a free port; --ws-port adds a WebSocket listener (npm ws) on path /mqtt, --wss-port the same
 //   over TLS (node:https) with the PEM certificate chain F and key F.
 // Listens on 127.0.0.1 only. Prints "aedes <version> listening mqtt=<port> ws=<port|0> wss=<port|0>" once
-// ready, then one line per client event. Stops on SIGTERM/SIGINT (closing the broker), exits 2 on a Node older than 20.
+// ready, then one line per client event (none with --quiet: bench/compare/run.sh, where a line per publish
+// would slow the broker down). Stops on SIGTERM/SIGINT (closing the broker), exits 2 on a Node older than 20.
 import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -45,12 +46,14 @@ if (option('--wss-port') !== undefined) {
   wssPort = await serveWebSocket(https.createServer(tls), option('--wss-port'))
 }
 const log = (line) => process.stdout.write(line + '\n')
-broker.on('client', (c) => log(`client connected ${c.id}`))
-broker.on('clientDisconnect', (c) => log(`client disconnected ${c.id}`))
-broker.on('clientError', (c, e) => log(`client error ${c.id}: ${e.message}`))
-broker.on('keepaliveTimeout', (c) => log(`keepalive timeout ${c.id}`))
-broker.on('subscribe', (subs, c) => log(`subscribe ${c?.id} ${subs.map((s) => `${s.topic}:${s.qos}`).join(' ')}`))
-broker.on('publish', (p, c) => { if (c) log(`publish ${c.id} ${p.topic} q${p.qos} r${p.retain ? 1 : 0}`) })
+if (!args.includes('--quiet')) {
+  broker.on('client', (c) => log(`client connected ${c.id}`))
+  broker.on('clientDisconnect', (c) => log(`client disconnected ${c.id}`))
+  broker.on('clientError', (c, e) => log(`client error ${c.id}: ${e.message}`))
+  broker.on('keepaliveTimeout', (c) => log(`keepalive timeout ${c.id}`))
+  broker.on('subscribe', (subs, c) => log(`subscribe ${c?.id} ${subs.map((s) => `${s.topic}:${s.qos}`).join(' ')}`))
+  broker.on('publish', (p, c) => { if (c) log(`publish ${c.id} ${p.topic} q${p.qos} r${p.retain ? 1 : 0}`) })
+}
 log(`aedes ${version} listening mqtt=${mqttPort} ws=${wsPort} wss=${wssPort}`)
 const stop = () => broker.close(() => process.exit(0))
 process.on('SIGTERM', stop)
