@@ -271,15 +271,8 @@ void Connection::kick() {
 }
 
 void Connection::flush_soon() {
-    persist();  // a request is durable when the call returns; only its write waits
-    if (draining_ || flush_posted_) return;  // a callback's request: the I/O step settles once it returns
-    flush_posted_ = true;
-    asio::post(io_, [this, alive = alive_] {
-        if (!*alive) return;
-        flush_posted_ = false;
-        drain_step(nullptr);
-        settle();
-    });
+    persist();         // a request is durable when the call returns; only its write waits
+    schedule_drain();  // from a callback: nothing, the I/O step settles once the callback returns
 }
 
 // Brings I/O in line with the session: write what is pending, read while it wants input, timer at its deadline.

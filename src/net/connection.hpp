@@ -155,7 +155,6 @@ private:
     std::string last_error_message_;
     bool draining_ = false;
     bool drain_posted_ = false;
-    bool flush_posted_ = false;
 };
 
 }  // namespace nmqtt::net
