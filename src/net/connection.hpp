@@ -87,9 +87,10 @@ public:
     /// To be called after each request made on session(): starts a write, re-arms the timer, and has events
     /// drained (through the io_context, never inline).
     void kick();
-    /// The same for publish, subscribe, unsubscribe and re-authentication: the write is left to a handler
-    /// posted once, so that every request made in one handler (a loop of publishes, a callback answering a
-    /// batch of acknowledgements) leaves in one write instead of the first alone and the rest after it.
+    /// The same for publish, subscribe, unsubscribe and re-authentication, but the request is only persisted
+    /// here: the write is left to the end of the I/O step (from a callback) or to one posted step (from
+    /// outside), so that every request made in one handler (a loop of publishes, a callback answering a batch
+    /// of acknowledgements) leaves in one write instead of the first alone and the rest after it.
     void flush_soon();
 
     /// Why the last connection attempt failed or the last connection ended (empty while none did).
