@@ -29,31 +29,8 @@ while [ $# -gt 0 ]; do
 done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-WORK=$(mktemp -d)
-BROKER_PID=""
-cleanup() {
-  [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-start_broker() {  # a fresh mosquitto on a free port: BROKER_PID, BROKER_PORT
-  BROKER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest none\nmax_connections -1\nset_tcp_nodelay true\n' "$BROKER_PORT" \
-    > "$WORK/mosquitto.conf"
-  mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
-  BROKER_PID=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$BROKER_PORT") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "conn_scale.sh: mosquitto did not start" >&2
-  return 1
-}
-stop_broker() {
-  kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null || true
-  BROKER_PID=""
-}
+# shellcheck source=bench/compare/processes.sh
+source bench/compare/processes.sh
 
 declare -A PROG=([nmqtt]="$NMQTT bench" [raw]="$PEERS/raw_peer" [libmosquitto]="$PEERS/mosquitto_peer"
                  [paho]="$PEERS/paho_peer")
@@ -63,13 +40,13 @@ for rep in $(seq "$REPS"); do
   for n in $COUNTS; do
     for lib in nmqtt raw libmosquitto paho; do
       [ -x "${PROG[$lib]%% *}" ] || continue
-      start_broker
+      start_mosquitto BROKER_PORT "max_connections -1" "set_tcp_nodelay true"
       # shellcheck disable=SC2086
       line=$(timeout -k 5 150 ${PROG[$lib]} conn -c "$n" --timeout 120 -h 127.0.0.1 -p "$BROKER_PORT" -t 'scale/%i' \
              --json 2>>"$WORK/stderr.log" | tail -1) || true
       [ -n "$line" ] || line='{"failed":true}'
       printf '%s\t%s\t%s\n' "$n" "$lib" "$line" >> "$RESULTS"
-      stop_broker
+      stop_last
       printf '\rconn_scale.sh: repetition %s/%s, %s clients, %s done   ' "$rep" "$REPS" "$n" "$lib" >&2
     done
   done

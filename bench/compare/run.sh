@@ -63,54 +63,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {  # the last started first (a RabbitMQ node before its epmd)
-  local i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    if kill "${PIDS[i]}" 2>/dev/null; then wait "${PIDS[i]}" 2>/dev/null || true; fi
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-free_ports() {  # free_ports N: N distinct free ports on one line
-  python3 - "$1" <<'PY'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
-
-wait_port() {  # wait_port PORT [TRIES]: 50 ms apart, 100 by default
-  for _ in $(seq "${2:-100}"); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "run.sh: nothing listens on port $1" >&2
-  return 1
-}
+# shellcheck source=bench/compare/processes.sh
+source bench/compare/processes.sh
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-# The brokers run in this shell (not in $(...)) so that their PIDs are known to cleanup.
-start_mosquitto() {  # start_mosquitto VAR [configuration lines...]: a new mosquitto, its port in VAR
-  local var=$1 port conf=$WORK/mosquitto.$RANDOM.conf
-  shift
-  port=$(free_port)
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\nlog_dest none\n' "$port" > "$conf"
-  printf '%s\n' "$@" >> "$conf"
-  mosquitto -c "$conf" >"$conf.log" 2>&1 &
-  PIDS+=($!)
-  wait_port "$port"
-  printf -v "$var" '%s' "$port"
-}
 
 # The main mosquitto: QoS 1/2 queues unbounded (no drops), 1000 in flight towards a subscriber and from a
 # publisher (its QoS 2 receive limit disconnects 3.1.1 clients above it), Nagle off so that the broker's own

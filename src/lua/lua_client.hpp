@@ -123,9 +123,9 @@ private:
     session::V5Options base_v5_;       // the options table's MQTT 5.0 settings
     std::uint64_t tls_version_ = 0;    // the tls module's settings last applied
     std::unique_ptr<Client> client_;
-    std::optional<PendingConnect> pending_connect_;
+    std::optional<PendingConnect> pending_connect_;  // connect() while the previous connection was closing
     std::string reauth_data_;          // client:reauth()'s data, until the client asks for it
-    bool reauthenticating_ = false;    // the "auth" callback's third argument  // connect() while the previous connection was closing
+    bool reauthenticating_ = false;    // the "auth" callback's third argument
     lua_Integer next_key_ = 0;
     bool connecting_ = false;        // connect() called, no CONNACK or failure yet
     bool established_ = false;       // CONNACK accepted, connection not yet lost or closed
