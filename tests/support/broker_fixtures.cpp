@@ -205,12 +205,16 @@ RabbitNode::RabbitNode(std::shared_ptr<RabbitEpmd> epmd, std::filesystem::path b
     : epmd_(std::move(epmd)), base_(std::move(base)), name_(std::move(name)), options_(options) {
     std::filesystem::create_directories(base_ / "mnesia");
     std::filesystem::create_directories(base_ / "log");
+    choose_ports();
+    if (options_.start) start();
+}
+
+void RabbitNode::choose_ports() {
     amqp_port_ = distinct_port({epmd_->port()});
     mqtt_port_ = distinct_port({epmd_->port(), amqp_port_});
     dist_port_ = distinct_port({epmd_->port(), amqp_port_, mqtt_port_});
     if (options_.web_mqtt) ws_port_ = distinct_port({epmd_->port(), amqp_port_, mqtt_port_, dist_port_});
     write_config();
-    if (options_.start) start();
 }
 
 RabbitNode::~RabbitNode() {
@@ -262,22 +266,40 @@ ProcessOptions RabbitNode::environment() const {
     return po;
 }
 
+// A first start whose node exits during boot (a listener port taken meanwhile by another test: "BOOT
+// FAILED") is tried again on new ports with a fresh database; a restart keeps its ports, as clients
+// reconnect to them.
 void RabbitNode::start() {
     if (is_running()) return;
+    for (int attempt = 1;; ++attempt) {
+        if (start_once()) {
+            started_once_ = true;
+            return;
+        }
+        const bool exited = !process_->running();
+        process_->wait_or_kill(0ms, 2000ms);
+        process_.reset();
+        if (!exited || started_once_ || attempt == 3) break;
+        std::filesystem::remove_all(base_ / "mnesia");
+        std::filesystem::create_directories(base_ / "mnesia");
+        choose_ports();
+    }
+    throw std::runtime_error("RabbitMQ node " + node_name() + " did not start; output:\n" +
+                             tail(read_file(base_ / "server.out")) + "\nlog:\n" + tail(log()));
+}
+
+// Starts the VM and waits until it serves MQTT (and WebSockets when enabled: web_mqtt opens its listener
+// after the MQTT one), or exits, or the start timeout passes.
+bool RabbitNode::start_once() {
     ProcessOptions po = environment();
     po.stdout_file = base_ / "server.out";
     po.stderr_file = base_ / "server.out";
     process_ = std::make_unique<Process>(std::vector<std::string>{rabbit_server}, po);
-    // web_mqtt opens its listener after the MQTT one: wait for both.
     const auto listening = [&] {
         return can_connect(host_, mqtt_port_) && (ws_port_ == 0 || can_connect(host_, ws_port_));
     };
     const bool up = wait_until([&] { return !process_->running() || listening(); }, rabbit_start_timeout, 50ms);
-    if (up && process_->running()) return;
-    process_->wait_or_kill(0ms, 2000ms);
-    process_.reset();
-    throw std::runtime_error("RabbitMQ node " + node_name() + " did not start; output:\n" +
-                             tail(read_file(base_ / "server.out")) + "\nlog:\n" + tail(log()));
+    return up && process_->running();
 }
 
 void RabbitNode::stop() {

@@ -125,6 +125,8 @@ public:
     std::string ctl(std::initializer_list<std::string> args) const;
 
 private:
+    void choose_ports();
+    [[nodiscard]] bool start_once();
     void write_config() const;
     [[nodiscard]] ProcessOptions environment() const;
 
@@ -137,6 +139,7 @@ private:
     std::uint16_t mqtt_port_ = 0;
     std::uint16_t ws_port_ = 0;
     std::uint16_t dist_port_ = 0;
+    bool started_once_ = false;
     std::unique_ptr<Process> process_;
 };
 

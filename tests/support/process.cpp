@@ -12,9 +12,11 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "support/socket_util.hpp"
 
@@ -28,6 +30,36 @@ std::uint16_t bound_port(const char* host) {
     const std::uint16_t port = detail::local_port(fd);
     detail::close_fd(fd);
     return port;
+}
+
+// The ports a listener may take between being chosen and being bound: those below the kernel's ephemeral
+// range (net.ipv4.ip_local_port_range, 32768-60999 by default) from 10000 up. A port the kernel handed out
+// (bind to port 0) can be handed out again at once as the local port of any test's outgoing connect(), and a
+// broker that boots for seconds (RabbitMQ) then fails to bind it; a port below the range is never used that
+// way. Falls back to the kernel's choice when the range leaves no room below it.
+std::pair<int, int> listener_port_range() {
+    int low = 32768;
+    int high = 60999;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
+    return {10000, low - 1};
+}
+
+// A random start (tests run as parallel processes), then upwards until one binds.
+std::uint16_t unused_port(const char* host) {
+    const auto [first, last] = listener_port_range();
+    if (last - first < 1000) return bound_port(host);
+    thread_local std::mt19937 random(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+    const int span = last - first + 1;
+    const int start = std::uniform_int_distribution<int>(0, span - 1)(random);
+    for (int i = 0; i < span; ++i) {
+        const auto port = static_cast<std::uint16_t>(first + (start + i) % span);
+        try {
+            detail::close_fd(detail::bind_socket(host, port, -1));
+            return port;
+        } catch (const std::runtime_error&) {
+        }
+    }
+    return bound_port(host);
 }
 
 ExitStatus decode_status(int raw) {
@@ -145,11 +177,11 @@ pid_t spawn(ChildPlan plan, const std::string& name) {
 
 }  // namespace
 
-std::uint16_t free_loopback_port() { return bound_port("127.0.0.1"); }
+std::uint16_t free_loopback_port() { return unused_port("127.0.0.1"); }
 
-std::uint16_t free_loopback_port_v6() { return bound_port("::1"); }
+std::uint16_t free_loopback_port_v6() { return unused_port("::1"); }
 
-std::uint16_t closed_loopback_port() { return bound_port("127.0.0.1"); }
+std::uint16_t closed_loopback_port() { return unused_port("127.0.0.1"); }
 
 bool can_connect(const std::string& host, std::uint16_t port) {
     const int fd = detail::connect_to(host, port, 1000ms);

@@ -21,8 +21,9 @@ namespace nmqtt::test {
 
 using namespace std::chrono_literals;
 
-/// Returns a loopback TCP port that was free a moment ago: binds 127.0.0.1:0, reads the port, closes.
-/// Another process may take it before you bind it; callers that start servers retry on collision.
+/// Returns a loopback TCP port that was free a moment ago: a random port below the kernel's ephemeral range
+/// (so no outgoing connection takes it meanwhile) that 127.0.0.1 could bind. Another test process may still
+/// pick it before you bind it; callers that start servers retry on collision.
 /// Throws std::runtime_error if no socket can be created.
 [[nodiscard]] std::uint16_t free_loopback_port();
 
@@ -30,7 +31,8 @@ using namespace std::chrono_literals;
 [[nodiscard]] std::uint16_t free_loopback_port_v6();
 
 /// Returns a loopback port on which nothing listens: a connect() to it is refused (ECONNREFUSED) unless
-/// some other process binds it meanwhile (unlikely: the kernel hands ports out round-robin).
+/// some other process binds it meanwhile (unlikely: chosen as free_loopback_port() is, below the ephemeral
+/// range, so no connect() can take it as its own local port either).
 [[nodiscard]] std::uint16_t closed_loopback_port();
 
 /// Returns true when a TCP connect() to host:port succeeds right now (host is a numeric IPv4/IPv6 address).
