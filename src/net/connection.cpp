@@ -299,9 +299,15 @@ void Connection::connect_next(Transport& transport) {
         return;
     }
     const auto& endpoint = transport.endpoints[transport.next_endpoint++];
+    auto& socket = transport.stream.socket();
     std::error_code ignored;
-    transport.stream.socket().close(ignored);  // a fresh socket of the endpoint's family
-    transport.stream.socket().async_connect(endpoint, [self = transport.shared_from_this()](std::error_code ec) {
+    socket.close(ignored);  // a fresh socket of the endpoint's family
+    // Non-blocking from the start, as every synchronous call made on it is (reads, inline writes): Asio's
+    // connect then sets no mode of its own, nor does the first read, one ioctl per connection instead of two.
+    // A socket that cannot be opened here fails in async_connect, which opens it again and reports why.
+    socket.open(endpoint.protocol(), ignored);
+    if (socket.is_open()) socket.non_blocking(true, ignored);
+    socket.async_connect(endpoint, [self = transport.shared_from_this()](std::error_code ec) {
         if (self->owner != nullptr) self->owner->on_tcp_connected(*self, ec);
     });
 }
