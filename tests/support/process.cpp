@@ -16,7 +16,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-#include <utility>
 
 #include "support/socket_util.hpp"
 
@@ -32,24 +31,24 @@ std::uint16_t bound_port(const char* host) {
     return port;
 }
 
-// The ports a listener may take between being chosen and being bound: those below the kernel's ephemeral
-// range (net.ipv4.ip_local_port_range, 32768-60999 by default) from 10000 up. A port the kernel handed out
-// (bind to port 0) can be handed out again at once as the local port of any test's outgoing connect(), and a
-// broker that boots for seconds (RabbitMQ) then fails to bind it; a port below the range is never used that
-// way. Falls back to the kernel's choice when the range leaves no room below it.
-std::pair<int, int> listener_port_range() {
+// Listener ports come from 10000 up to just below the kernel's ephemeral range (net.ipv4.ip_local_port_range,
+// 32768-60999 by default). A port the kernel handed out (bind to port 0) can be handed out again at once as
+// the local port of any test's outgoing connect(), and a broker that boots for seconds (RabbitMQ) then fails
+// to bind it; a port below the range is never used that way.
+constexpr int first_listener_port = 10000;
+int first_ephemeral_port() {
     int low = 32768;
-    int high = 60999;
-    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low >> high;
-    return {10000, low - 1};
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low;
+    return low;
 }
 
-// A random start (tests run as parallel processes), then upwards until one binds.
+// A random start (tests run as parallel processes), then upwards until one binds; the kernel's choice when
+// the ephemeral range leaves no room below it.
 std::uint16_t unused_port(const char* host) {
-    const auto [first, last] = listener_port_range();
-    if (last - first < 1000) return bound_port(host);
+    const int first = first_listener_port;
+    const int span = first_ephemeral_port() - first;
+    if (span < 1000) return bound_port(host);
     thread_local std::mt19937 random(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
-    const int span = last - first + 1;
     const int start = std::uniform_int_distribution<int>(0, span - 1)(random);
     for (int i = 0; i < span; ++i) {
         const auto port = static_cast<std::uint16_t>(first + (start + i) % span);
